@@ -1,0 +1,79 @@
+"""bwnumbers: an asyncio SDK for Bandwidth's Phone Number API.
+
+Order numbers with one call that returns when Bandwidth has finished the order, and never loses
+an order on the way.
+"""
+
+from __future__ import annotations
+
+from ._client import NumbersClient
+from ._exceptions import (
+    AmbiguousOrderError,
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    BWNumbersError,
+    ConflictError,
+    DecodeError,
+    ForbiddenError,
+    NotFoundError,
+    OrderFailedError,
+    OrderTimeoutError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from ._models import (
+    Notification,
+    NumberDetail,
+    Order,
+    OrderDetails,
+    OrderError,
+    OrderHistoryEntry,
+    OrderRequest,
+    OrderStatus,
+    OrderSummary,
+    SearchResult,
+    Subscription,
+)
+from ._numbers import normalize_number
+from ._retry import RetryPolicy
+from ._search import Search
+from ._version import __version__
+from ._xml import parse_notification
+
+__all__ = [
+    "APIError",
+    "AmbiguousOrderError",
+    "AuthenticationError",
+    "BWNumbersError",
+    "BadRequestError",
+    "ConflictError",
+    "DecodeError",
+    "ForbiddenError",
+    "NotFoundError",
+    "Notification",
+    "NumberDetail",
+    "NumbersClient",
+    "Order",
+    "OrderDetails",
+    "OrderError",
+    "OrderFailedError",
+    "OrderHistoryEntry",
+    "OrderRequest",
+    "OrderStatus",
+    "OrderSummary",
+    "OrderTimeoutError",
+    "RateLimitError",
+    "RetryPolicy",
+    "Search",
+    "SearchResult",
+    "ServerError",
+    "Subscription",
+    "TransportError",
+    "ValidationError",
+    "__version__",
+    "normalize_number",
+    "parse_notification",
+]

@@ -1,0 +1,240 @@
+"""The bwnumbers error tree.
+
+Every exception the SDK raises on purpose derives from :class:`BWNumbersError`::
+
+    BWNumbersError
+    ├── ValidationError (also ValueError)      bad input, caught before any request is sent
+    ├── TransportError                         no usable HTTP answer (refused, reset, timed out)
+    ├── DecodeError                            a body that is not the XML we expected
+    ├── APIError                               Bandwidth answered with an error status
+    │   ├── BadRequestError                    400: validation failed on Bandwidth's side
+    │   ├── AuthenticationError                401
+    │   ├── ForbiddenError                     403
+    │   ├── NotFoundError                      404
+    │   ├── ConflictError                      409
+    │   ├── RateLimitError                     429 (carries when to try again)
+    │   └── ServerError                        5xx
+    ├── AmbiguousOrderError                    POST /orders may or may not have placed the order
+    ├── OrderFailedError                       the order ended FAILED
+    └── OrderTimeoutError (also TimeoutError)  the caller's timeout ran out; the order lives on
+
+Messages are sentences meant for logs and people. Raw bodies live in attributes, never in the
+message, and nothing here ever holds a password, an ``Authorization`` value or aiohttp's
+``request_info`` (which carries the request headers).
+
+Lifecycle misuse (using a closed client, say) raises plain :class:`RuntimeError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._models import Notification, OrderDetails, OrderError
+
+__all__ = [
+    "APIError",
+    "AmbiguousOrderError",
+    "AuthenticationError",
+    "BWNumbersError",
+    "BadRequestError",
+    "ConflictError",
+    "DecodeError",
+    "ForbiddenError",
+    "NotFoundError",
+    "OrderFailedError",
+    "OrderTimeoutError",
+    "RateLimitError",
+    "ServerError",
+    "TransportError",
+    "ValidationError",
+]
+
+
+class BWNumbersError(Exception):
+    """Base class of every error bwnumbers raises on purpose."""
+
+
+class ValidationError(BWNumbersError, ValueError):
+    """An argument was rejected before any request was sent; nothing happened on Bandwidth."""
+
+
+class TransportError(BWNumbersError):
+    """The request got no usable HTTP answer: refused, reset, or timed out.
+
+    Attributes:
+        method, path: the request (the path never contains credentials).
+        request_sent: ``False`` when the connection failed before anything was sent, so the
+            request certainly did not execute; ``True`` when it may have.
+    """
+
+    def __init__(
+        self, message: str, *, method: str = "", path: str = "", request_sent: bool = True
+    ) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+        self.request_sent = request_sent
+
+
+class DecodeError(BWNumbersError):
+    """A body that is not a well-formed XML document of the expected kind.
+
+    *body* holds the raw bytes (possibly truncated by the sender) for debugging.
+    """
+
+    def __init__(self, message: str, *, body: bytes = b"") -> None:
+        super().__init__(message)
+        self.body = body
+
+
+class APIError(BWNumbersError):
+    """Bandwidth answered with an error status.
+
+    Attributes:
+        status: the HTTP status code.
+        code: Bandwidth's numeric error code when the body had one (``5005``), else ``None``.
+            Bandwidth's code table has collisions, so read it together with *description*.
+        description: Bandwidth's description of the error, or the HTTP reason phrase.
+        errors: every error entry of the body (an ``ErrorList`` may hold several).
+        body: the raw response body.
+        method, path: the request that failed.
+        order_id: the order concerned, when the request was about one.
+    """
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        code: int | None,
+        description: str,
+        body: bytes = b"",
+        errors: Sequence[OrderError] = (),
+        method: str = "",
+        path: str = "",
+        order_id: str | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.description = description
+        self.body = body
+        self.errors = tuple(errors)
+        self.method = method
+        self.path = path
+        self.order_id = order_id
+        super().__init__(self._sentence())
+
+    def _sentence(self) -> str:
+        where = f" to {self.method} {self.path}" if self.method else ""
+        code = f" with Bandwidth error code {self.code}" if self.code is not None else ""
+        order = f" for order {self.order_id}" if self.order_id else ""
+        text = self.description.rstrip(".") if self.description else "no description"
+        return f"Bandwidth answered HTTP {self.status}{code}{where}{order}: {text}."
+
+
+class BadRequestError(APIError):
+    """HTTP 400: Bandwidth rejected the request (a 5016 invalid SiteId, a 4010 search, ...)."""
+
+
+class AuthenticationError(APIError):
+    """HTTP 401: the API username or password was not accepted."""
+
+
+class ForbiddenError(APIError):
+    """HTTP 403: the credentials are valid but may not do this (or not on this account)."""
+
+
+class NotFoundError(APIError):
+    """HTTP 404: the account, order or subscription does not exist."""
+
+
+class ConflictError(APIError):
+    """HTTP 409: the resource already exists (a duplicate subscription, say)."""
+
+
+class RateLimitError(APIError):
+    """HTTP 429: Bandwidth did not execute the request; try again after *retry_after* seconds.
+
+    *retry_after* is read from ``X-RateLimit-Reset`` or ``Retry-After``; it is ``None`` when
+    the answer said nothing about when to come back.
+    """
+
+    retry_after: float | None = None
+
+
+class ServerError(APIError):
+    """HTTP 5xx: Bandwidth failed; for POST /orders the order may still have been placed."""
+
+
+class AmbiguousOrderError(BWNumbersError):
+    """``POST /orders`` failed in a way that does not say whether the order was placed.
+
+    bwnumbers looked the order up by its *customer_order_id* and did not find it, so it did
+    not adopt anything and did not place a second order. Look it up again later with
+    ``client.list_orders(customer_order_id=...)`` before ordering again. The original failure
+    is chained as ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, customer_order_id: str) -> None:
+        super().__init__(message)
+        self.customer_order_id = customer_order_id
+
+
+class OrderFailedError(BWNumbersError):
+    """The order reached the final status FAILED: no number was activated.
+
+    Attributes:
+        order_id: the Bandwidth order id.
+        errors: the ``ErrorList`` entries (code, description, number).
+        failed_numbers: the numbers that could not be ordered.
+        details: the order as ``GET /orders/{id}`` reported it, when it was fetched.
+        notification: the callback that announced the failure, when one arrived.
+    """
+
+    def __init__(
+        self,
+        *,
+        order_id: str,
+        errors: Sequence[OrderError] = (),
+        failed_numbers: Sequence[str] = (),
+        details: OrderDetails | None = None,
+        notification: Notification | None = None,
+        message: str | None = None,
+    ) -> None:
+        self.order_id = order_id
+        self.errors = tuple(errors)
+        self.failed_numbers = tuple(failed_numbers)
+        self.details = details
+        self.notification = notification
+        first = self.errors[0] if self.errors else None
+        reason = message or (first.description if first else "no reason given")
+        code = f" with Bandwidth error code {first.code}" if first and first.code else ""
+        numbers = f" ({', '.join(self.failed_numbers)})" if self.failed_numbers else ""
+        super().__init__(f"Order {order_id} failed{code}{numbers}: {reason.rstrip('.')}.")
+
+    @property
+    def codes(self) -> tuple[int, ...]:
+        """The Bandwidth error codes of every entry that has one."""
+        return tuple(e.code for e in self.errors if e.code is not None)
+
+
+class OrderTimeoutError(BWNumbersError, TimeoutError):
+    """The caller's ``timeout=`` ran out before the order reached a final status.
+
+    The order is not cancelled and not forgotten on Bandwidth's side: look it up with
+    ``client.get_order(exc.order_id)``.
+    """
+
+    def __init__(
+        self, *, order_id: str | None, timeout: float, last_status: str | None = None
+    ) -> None:
+        self.order_id = order_id
+        self.timeout = timeout
+        self.last_status = last_status
+        seen = f"; last status {last_status}" if last_status else ""
+        which = f"Order {order_id}" if order_id else "The order"
+        super().__init__(
+            f"{which} did not reach a final status within {timeout:g} s{seen}; "
+            "it was not cancelled and can still complete."
+        )

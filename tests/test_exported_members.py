@@ -1,0 +1,21 @@
+"""The public surface of the bwnumbers package."""
+
+from __future__ import annotations
+
+import bwnumbers
+
+
+def test_all_is_sorted_and_complete() -> None:
+    """Every public name is in __all__, __all__ is sorted, and each name exists."""
+    public = {name for name in dir(bwnumbers) if not name.startswith("_")}
+    exported = set(bwnumbers.__all__) - {"__version__"}
+    assert exported == public - {"testing", "cli", "annotations"}
+    assert bwnumbers.__all__ == sorted(bwnumbers.__all__)
+    for name in bwnumbers.__all__:
+        assert hasattr(bwnumbers, name)
+
+
+def test_version_is_a_string() -> None:
+    """__version__ comes from the installed metadata."""
+    assert isinstance(bwnumbers.__version__, str)
+    assert bwnumbers.__version__[0].isdigit()

@@ -1,0 +1,82 @@
+"""No password, callback password or Authorization value leaks anywhere."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import traceback
+
+import aiohttp
+import pytest
+from aioresponses import aioresponses
+
+from bwnumbers import BWNumbersError, NumbersClient, Search
+from tests.conftest import ACCOUNT, BASE, PASSWORD, ROOT, sample
+
+CALLBACK_PASSWORD = "cb-Pa55word-xyz"
+SECRETS = (
+    PASSWORD,
+    CALLBACK_PASSWORD,
+    base64.b64encode(f"api-user:{PASSWORD}".encode()).decode(),
+    "Authorization",
+)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+async def test_full_flow_at_debug_leaks_nothing(
+    fake_http: aioresponses, caplog: pytest.LogCaptureFixture, sleeps: list[float]
+) -> None:
+    """Every call and failure, logged at DEBUG, never shows a secret anywhere."""
+    caplog.set_level(logging.DEBUG)
+    orders = f"{ROOT}/orders"
+    fake_http.post(f"{ROOT}/subscriptions", status=201, headers={"Location": "x/sub-1"})
+    fake_http.get(re.compile(r".*/availableNumbers.*"), body=sample("search_list.xml"))
+    fake_http.post(orders, status=500, body=b"<html>boom</html>")
+    fake_http.get(re.compile(rf"{re.escape(orders)}\?.*"), status=204)
+    fake_http.get(f"{orders}/o1", status=401, body=b"<html>no</html>")
+    fake_http.get(f"{orders}/o2", exception=aiohttp.ServerDisconnectedError(), repeat=True)
+    fake_http.get(f"{orders}/o3", exception=TimeoutError(), repeat=True)
+    fake_http.get(f"{orders}/o4", body=b"<OrderResponse>")
+
+    errors: list[BaseException] = []
+    async with NumbersClient(
+        account_id=ACCOUNT, username="api-user", password=PASSWORD, base_url=BASE
+    ) as client:
+        texts = [repr(client)]
+        await client.create_subscription(
+            "https://me.test/bw", username="cb", password=CALLBACK_PASSWORD
+        )
+        await client.search_available_numbers(Search(npa_nxx="540551"))
+        for call in (
+            client.create_order(site_id="743", numbers=["5402278098"]),
+            client.get_order("o1"),
+            client.get_order("o2"),
+            client.get_order("o3"),
+            client.get_order("o4"),
+        ):
+            with pytest.raises(BWNumbersError) as info:
+                await call
+            errors.append(info.value)
+
+    assert len(errors) == 5
+    for error in errors:
+        for link in _chain(error):
+            texts.extend(
+                [str(link), repr(link), repr(vars(link)) if hasattr(link, "__dict__") else ""]
+            )
+            assert not hasattr(link, "request_info"), f"{type(link).__name__} carries request_info"
+        texts.append("".join(traceback.format_exception(error)))
+    texts.extend(record.getMessage() for record in caplog.records)
+    assert any("<Password>***</Password>" in t for t in texts), "the body log was not exercised"
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text
