@@ -1,0 +1,9 @@
+"""``python -m bwnumbers``: the same as the ``bwnumbers`` command."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
