@@ -38,9 +38,12 @@ from ._models import (
     Subscription,
 )
 from ._numbers import normalize_number
+from ._ordering import OrderResult, PollPolicy, ResultSource, StatusUpdate, order_and_wait
+from ._receiver import CallbackReceiver
 from ._retry import RetryPolicy
 from ._search import Search
 from ._version import __version__
+from ._waiters import OrderWaiters
 from ._xml import parse_notification
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "AuthenticationError",
     "BWNumbersError",
     "BadRequestError",
+    "CallbackReceiver",
     "ConflictError",
     "DecodeError",
     "ForbiddenError",
@@ -62,18 +66,24 @@ __all__ = [
     "OrderFailedError",
     "OrderHistoryEntry",
     "OrderRequest",
+    "OrderResult",
     "OrderStatus",
     "OrderSummary",
     "OrderTimeoutError",
+    "OrderWaiters",
+    "PollPolicy",
     "RateLimitError",
+    "ResultSource",
     "RetryPolicy",
     "Search",
     "SearchResult",
     "ServerError",
+    "StatusUpdate",
     "Subscription",
     "TransportError",
     "ValidationError",
     "__version__",
     "normalize_number",
+    "order_and_wait",
     "parse_notification",
 ]

@@ -1,15 +1,39 @@
-"""The ``bwnumbers`` command: a front end, with no business logic of its own."""
+"""The ``bwnumbers`` command: a front end, with no business logic of its own.
+
+``demo`` runs Bandwidth's ordering guide on the embedded emulator; ``emulator`` serves the
+emulator for tests in any language; ``search``, ``order`` and ``order-status`` work on a real
+account (``BW_*`` variables) or, with ``--emulator``, on the embedded emulator. Errors print one
+line and exit non-zero, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import json
+import logging
+import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from ._version import __version__
+
+_SEARCH_OPTIONS = (
+    ("--area-code", "area_code"),
+    ("--npa-nxx", "npa_nxx"),
+    ("--npa-nxxx", "npa_nxxx"),
+    ("--rate-center", "rate_center"),
+    ("--city", "city"),
+    ("--state", "state"),
+    ("--zip", "zip"),
+    ("--lata", "lata"),
+    ("--local-vanity", "local_vanity"),
+    ("--toll-free-vanity", "toll_free_vanity"),
+    ("--toll-free-wildcard", "toll_free_wildcard_pattern"),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"bwnumbers {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="run Bandwidth's ordering guide end to end on the embedded emulator",
+        description="Subscribe, search, order, receive the callback, fetch the order, then "
+        "recover from a number taken by another customer. No account, no network.",
+    )
+    demo.add_argument("--json", action="store_true", help="print one JSON object per step")
+    demo.add_argument("--verbose", action="store_true", help="log the XML exchanged (no secrets)")
+    demo.add_argument("--seed", type=int, default=0, help="emulator seed (default 0)")
 
     emulator = commands.add_parser(
         "emulator",
@@ -30,10 +64,64 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     emulator.add_argument("--seed", type=int, default=0, help="inventory and id seed (default 0)")
     emulator.add_argument("--password", help="API password to accept (default: random)")
+
+    account = argparse.ArgumentParser(add_help=False)
+    account.add_argument(
+        "--emulator",
+        action="store_true",
+        help="use the embedded emulator instead of BW_* variables",
+    )
+
+    search = commands.add_parser(
+        "search", parents=[account], help="search available numbers", description="Search "
+        "available numbers (GET /availableNumbers)."
+    )  # fmt: skip
+    for flag, name in _SEARCH_OPTIONS:
+        search.add_argument(flag, dest=name)
+    search.add_argument("--quantity", type=int)
+    search.add_argument("--details", action="store_true", help="show city, state, rate center")
+
+    order = commands.add_parser(
+        "order", parents=[account], help="order numbers", description="Order specific numbers."
+    )
+    order.add_argument("numbers", nargs="+", metavar="NUMBER")
+    order.add_argument("--site-id", required=True)
+    order.add_argument("--peer-id")
+    order.add_argument("--name")
+    order.add_argument("--partial", action="store_true", help="allow a partial order")
+    order.add_argument("--wait", action="store_true", help="wait for the final status")
+    order.add_argument("--timeout", type=float, help="seconds to wait with --wait")
+
+    status = commands.add_parser(
+        "order-status", parents=[account], help="show an order", description="Show an order."
+    )
+    status.add_argument("order_id", metavar="ID")
     return parser
 
 
-async def _run_emulator(args: argparse.Namespace) -> int:
+# ---------------------------------------------------------------------- demo
+
+
+def _print_step(step: Any, *, as_json: bool) -> None:
+    if as_json:
+        record = {"step": step.step, "elapsed_ms": round(step.elapsed_ms, 1), **step.data}
+        record["message"] = step.message
+        print(json.dumps(record), flush=True)
+    else:
+        print(f"[{step.elapsed_ms:7.0f} ms] {step.step:<15} {step.message}", flush=True)
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+
+    await run_demo(lambda step: _print_step(step, as_json=args.json), seed=args.seed)
+    return 0
+
+
+# ---------------------------------------------------------------------- emulator
+
+
+async def _emulator(args: argparse.Namespace) -> int:
     from .testing import BandwidthEmulator
 
     stop = asyncio.Event()
@@ -55,15 +143,126 @@ async def _run_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- account commands
+
+
+@contextlib.asynccontextmanager
+async def _account(args: argparse.Namespace) -> AsyncIterator[tuple[Any, Any]]:
+    """A client for BW_* or the embedded emulator, and the emulator (or None)."""
+    from ._client import NumbersClient
+
+    if not args.emulator:
+        async with NumbersClient.from_env() as client:
+            yield client, None
+        return
+    from .testing import BandwidthEmulator
+
+    async with BandwidthEmulator() as emulator, emulator.client() as client:
+        yield client, emulator
+
+
+async def _search(args: argparse.Namespace) -> int:
+    criteria: dict[str, Any] = {
+        name: getattr(args, name) for _, name in _SEARCH_OPTIONS if getattr(args, name)
+    }
+    if args.quantity is not None:
+        criteria["quantity"] = args.quantity
+    if args.details:
+        criteria["enable_tn_detail"] = True
+    async with _account(args) as (client, _):
+        found = await client.search_available_numbers(**criteria)
+    for detail in found.details:
+        place = f"{detail.city or '-'}, {detail.state or '-'}"
+        print(f"{detail.number}  {place}  {detail.rate_center or '-'}")
+    if not found.details:
+        for number in found.numbers:
+            print(number)
+    print(f"{len(found.numbers)} number(s)", file=sys.stderr)
+    return 0
+
+
+async def _order(args: argparse.Namespace) -> int:
+    from ._ordering import order_and_wait
+    from ._receiver import CallbackReceiver
+
+    async with _account(args) as (client, emulator):
+        if not args.wait:
+            order = await client.create_order(
+                site_id=args.site_id,
+                numbers=args.numbers,
+                peer_id=args.peer_id,
+                name=args.name,
+                partial_allowed=args.partial,
+            )
+            print(f"order {order.id} {order.status} customer_order_id={order.customer_order_id}")
+            return 0
+        # A command line cannot receive callbacks from Bandwidth, so a real account is
+        # waited for by polling alone; the emulator calls back to a local receiver.
+        async with CallbackReceiver() as receiver:
+            if emulator is not None:
+                await client.ensure_subscription(receiver.url)
+            result = await order_and_wait(
+                client,
+                receiver,
+                site_id=args.site_id,
+                numbers=args.numbers,
+                peer_id=args.peer_id,
+                name=args.name,
+                partial_allowed=args.partial,
+                timeout=args.timeout,
+            )
+        numbers = " ".join(result.completed_numbers)
+        print(f"order {result.order_id} {result.status} {numbers} (via {result.source})")
+        return 0
+
+
+async def _order_status(args: argparse.Namespace) -> int:
+    async with _account(args) as (client, _):
+        details = await client.get_order(args.order_id)
+    print(f"order {details.id} {details.status}")
+    for number in details.completed_numbers:
+        print(f"  completed {number}")
+    for error in details.errors:
+        print(f"  error {error.code}: {error.description} {error.number or ''}".rstrip())
+    return 0
+
+
+_COMMANDS = {
+    "demo": _demo,
+    "emulator": _emulator,
+    "search": _search,
+    "order": _order,
+    "order-status": _order_status,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    from ._exceptions import BWNumbersError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
-    assert args.command == "emulator"  # argparse rejects anything else
-    return asyncio.run(_run_emulator(args))
+    if getattr(args, "verbose", False):
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s %(levelname)s %(message)s")
+    try:
+        return asyncio.run(_COMMANDS[args.command](args))
+    except BWNumbersError as exc:
+        print(f"bwnumbers {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (``| head``); stop quietly, as Unix tools do.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces a dead stdout for exit
+        return 1
+    except Exception as exc:  # a one-line error, never a traceback, even for our own bugs
+        print(f"bwnumbers {args.command}: unexpected error: {type(exc).__name__}: {exc}",
+              file=sys.stderr)  # fmt: skip
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,180 @@
+"""The guided demo: Bandwidth's ordering guide, end to end, on the embedded emulator.
+
+It runs every step of ``reference/ordering-guide.md`` (subscription, search, order, callback,
+fetch) and then the recovery the guide recommends when a number was taken between search and
+order. Each step is reported as a :class:`DemoStep`; the command line prints them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from ._exceptions import OrderFailedError
+from ._ordering import OrderResult, StatusUpdate, order_and_wait
+from ._receiver import CallbackReceiver
+from .testing import BandwidthEmulator
+
+NPA_NXX = "540551"
+
+
+@attrs.frozen(kw_only=True)
+class DemoStep:
+    """One thing the demo did: a short name, a sentence, and the data behind it."""
+
+    step: str
+    elapsed_ms: float
+    message: str
+    data: dict[str, Any] = attrs.field(factory=dict)
+
+
+Report = Callable[[DemoStep], None]
+
+
+class _Reporter:
+    def __init__(self, report: Report) -> None:
+        self._report = report
+        self._started = asyncio.get_running_loop().time()
+
+    def __call__(self, step: str, message: str, **data: Any) -> None:
+        elapsed = (asyncio.get_running_loop().time() - self._started) * 1000
+        self._report(DemoStep(step=step, elapsed_ms=elapsed, message=message, data=data))
+
+
+def _result_data(result: OrderResult) -> dict[str, Any]:
+    return {
+        "order_id": result.order_id,
+        "customer_order_id": result.customer_order_id,
+        "status": str(result.status),
+        "numbers": list(result.completed_numbers),
+        "learned_by": str(result.source),
+        "order_ms": round(result.elapsed * 1000, 1),
+    }
+
+
+async def run_demo(report: Report, *, seed: int = 0) -> None:
+    """Run the whole guide on a fresh emulator and report each step."""
+    say = _Reporter(report)
+
+    def on_status(update: StatusUpdate) -> None:
+        say(
+            "order-status",
+            f"Order {update.order_id} is {update.status} (from the {update.source})",
+            order_id=update.order_id,
+            status=str(update.status),
+        )
+
+    callback_user, callback_password = "bandwidth", secrets.token_urlsafe(12)
+    async with BandwidthEmulator(seed=seed) as bandwidth:
+        say(
+            "emulator",
+            f"Started the Bandwidth API emulator at {bandwidth.base_url} "
+            f"(account {bandwidth.account_id}, site {bandwidth.site_id})",
+            base_url=bandwidth.base_url,
+            account_id=bandwidth.account_id,
+            site_id=bandwidth.site_id,
+        )
+        async with (
+            bandwidth.client() as client,
+            CallbackReceiver(username=callback_user, password=callback_password) as receiver,
+        ):
+            say(
+                "receiver",
+                f"Listening for order callbacks at {receiver.url} (Basic auth, challenge flow)",
+                url=receiver.url,
+            )
+            subscription = await client.ensure_subscription(
+                receiver.url, username=callback_user, password=callback_password
+            )
+            say(
+                "subscription",
+                f"Subscription {subscription.id} sends 'orders' notifications to the receiver",
+                subscription_id=subscription.id,
+            )
+
+            found = await client.search_available_numbers(npa_nxx=NPA_NXX, quantity=7)
+            say(
+                "search",
+                f"Searched NPA-NXX {NPA_NXX}: {len(found.numbers)} numbers, e.g. "
+                f"{', '.join(found.numbers[:3])}",
+                numbers=list(found.numbers),
+            )
+
+            first = found.numbers[0]
+            result = await order_and_wait(
+                client, receiver, site_id=bandwidth.site_id, numbers=[first], on_status=on_status
+            )
+            say(
+                "order-complete",
+                f"Order {result.order_id} is {result.status}: {first} is yours "
+                f"(learned by {result.source} after {result.elapsed * 1000:.0f} ms)",
+                **_result_data(result),
+            )
+
+            details = await client.get_order(result.order_id)
+            say(
+                "fetch",
+                f"GET /orders/{details.id}: {details.status}, completed "
+                f"{', '.join(details.completed_numbers)}, summary {details.summary!r}",
+                order_id=details.id,
+                status=str(details.status),
+                completed=list(details.completed_numbers),
+                summary=details.summary,
+            )
+
+            taken = found.numbers[1]
+            bandwidth.take(taken)
+            say(
+                "contention",
+                f"Meanwhile another customer ordered {taken}, which our search had offered",
+                number=taken,
+            )
+            try:
+                await order_and_wait(
+                    client,
+                    receiver,
+                    site_id=bandwidth.site_id,
+                    numbers=[taken],
+                    on_status=on_status,
+                )
+            except OrderFailedError as failure:
+                error = failure.errors[0] if failure.errors else None
+                say(
+                    "order-failed",
+                    f"Order {failure.order_id} FAILED with {error.code if error else '?'}: "
+                    f"{error.description if error else failure}",
+                    order_id=failure.order_id,
+                    codes=list(failure.codes),
+                    failed_numbers=list(failure.failed_numbers),
+                )
+            else:  # pragma: no cover - the emulator always fails a taken number
+                raise RuntimeError(f"ordering the taken number {taken} unexpectedly succeeded")
+
+            fresh = await client.search_available_numbers(npa_nxx=NPA_NXX, quantity=7)
+            choice = next(n for n in fresh.numbers if n not in (first, taken))
+            say(
+                "search-again",
+                f"Searched again as the guide recommends: {len(fresh.numbers)} numbers, "
+                f"choosing {choice}",
+                numbers=list(fresh.numbers),
+                choice=choice,
+            )
+            retry = await order_and_wait(
+                client, receiver, site_id=bandwidth.site_id, numbers=[choice], on_status=on_status
+            )
+            say(
+                "order-complete",
+                f"Order {retry.order_id} is {retry.status}: {choice} is yours "
+                f"(learned by {retry.source} after {retry.elapsed * 1000:.0f} ms)",
+                **_result_data(retry),
+            )
+            say(
+                "done",
+                "Done: two numbers ordered, one conflict recovered, no order lost or duplicated",
+                orders=bandwidth.order_count,
+                waiting=len(receiver.waiters),
+            )

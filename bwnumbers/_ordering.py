@@ -1,0 +1,411 @@
+"""``order_and_wait``: place an order and return the moment Bandwidth has finished it.
+
+The only module that knows the whole flow: register a waiter under a fresh customer order id
+*before* ``POST /orders`` (the callback can beat the response), place the order with the
+client's safe retries, then race the callback against a polling reconciler on
+``GET /orders/{id}`` (Bandwidth never retries a missed callback), and confirm a final status
+with ``GET /orders/{id}``, the source of truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import inspect
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+
+import attrs
+
+from ._client import NumbersClient
+from ._exceptions import (
+    APIError,
+    AuthenticationError,
+    BWNumbersError,
+    ForbiddenError,
+    OrderFailedError,
+    OrderTimeoutError,
+    ValidationError,
+)
+from ._models import Notification, OrderDetails, OrderError, OrderRequest, OrderStatus
+from ._receiver import CallbackReceiver
+from ._search import Search
+from ._waiters import OrderWaiters, Waiter
+
+__all__ = ["OrderResult", "PollPolicy", "ResultSource", "StatusUpdate", "order_and_wait"]
+
+log = logging.getLogger("bwnumbers.ordering")
+
+
+def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValidationError(f"{attribute.name}={value!r} must be a number of seconds >= 0.")
+
+
+@attrs.frozen(kw_only=True)
+class PollPolicy:
+    """How the reconciler polls ``GET /orders/{id}`` while it waits for the callback.
+
+    The first poll comes *first_poll* seconds after the order was accepted (the callback
+    usually wins well before), then every *interval* seconds, growing by *multiplier* up to
+    *max_interval*, each with ±10 % jitter so that many waiting orders spread their polls.
+
+    .. versionadded:: 0.1
+    """
+
+    first_poll: float = attrs.field(default=3.0, validator=_non_negative)
+    interval: float = attrs.field(default=2.0, validator=_non_negative)
+    max_interval: float = attrs.field(default=30.0, validator=_non_negative)
+    multiplier: float = attrs.field(default=1.5, validator=_non_negative)
+
+    def delays(self) -> Iterator[float]:
+        """Seconds before each poll, forever."""
+        yield self.first_poll * random.uniform(0.9, 1.1)  # noqa: S311 - jitter
+        interval = self.interval
+        while True:
+            yield min(interval, self.max_interval) * random.uniform(0.9, 1.1)  # noqa: S311
+            interval *= self.multiplier
+
+
+class ResultSource(enum.StrEnum):
+    """How bwnumbers learned an order's outcome."""
+
+    CALLBACK = "callback"
+    POLL = "poll"
+    RESPONSE = "response"  # the answer to POST /orders (only ever RECEIVED or similar)
+
+
+@attrs.frozen(kw_only=True)
+class OrderResult:
+    """The outcome of a COMPLETE or PARTIAL order.
+
+    *details* is the confirming ``GET /orders/{id}`` (``None`` only with ``confirm=False``,
+    when the COMPLETE callback was trusted). *source* says whether the callback or the
+    poller delivered the outcome; *elapsed* is seconds since ``order_and_wait`` started.
+    """
+
+    order_id: str
+    customer_order_id: str
+    status: OrderStatus
+    completed_numbers: tuple[str, ...]
+    failed_numbers: tuple[str, ...] = ()
+    errors: tuple[OrderError, ...] = ()
+    details: OrderDetails | None = None
+    notification: Notification | None = None
+    source: ResultSource
+    elapsed: float
+
+
+@attrs.frozen(kw_only=True)
+class StatusUpdate:
+    """A non-final status an order went through (RECEIVED, BACKORDERED, ...)."""
+
+    order_id: str
+    customer_order_id: str
+    status: OrderStatus
+    source: ResultSource
+    notification: Notification | None = None
+    details: OrderDetails | None = None
+
+
+StatusHook = Callable[[StatusUpdate], Awaitable[None] | None]
+
+
+class _StatusReporter:
+    """Calls the user's *on_status* once per status change; its failures are only logged."""
+
+    def __init__(self, hook: StatusHook | None, order_id: str, customer_order_id: str) -> None:
+        self._hook = hook
+        self._order_id = order_id
+        self._customer_order_id = customer_order_id
+        self._last: OrderStatus | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def last(self) -> OrderStatus | None:
+        return self._last
+
+    def report(
+        self,
+        status: OrderStatus | None,
+        source: ResultSource,
+        *,
+        notification: Notification | None = None,
+        details: OrderDetails | None = None,
+    ) -> None:
+        if status is None or status == self._last or status.is_final:
+            return
+        self._last = status
+        log.info("Order %s is %s (%s)", self._order_id, status, source)
+        if self._hook is None:
+            return
+        update = StatusUpdate(
+            order_id=self._order_id,
+            customer_order_id=self._customer_order_id,
+            status=status,
+            source=source,
+            notification=notification,
+            details=details,
+        )
+        try:
+            result = self._hook(update)
+        except Exception:
+            log.exception("on_status hook failed for order %s", self._order_id)
+            return
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(self._guard(result))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _guard(self, awaitable: Awaitable[None]) -> None:
+        try:
+            await awaitable
+        except Exception:
+            log.exception("on_status hook failed for order %s", self._order_id)
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _is_fatal(error: BWNumbersError) -> bool:
+    """Errors that polling again will not cure."""
+    return isinstance(error, AuthenticationError | ForbiddenError | ValidationError) or (
+        isinstance(error, APIError) and error.status == 400
+    )
+
+
+async def order_and_wait(
+    client: NumbersClient,
+    receiver: CallbackReceiver | OrderWaiters,
+    *,
+    site_id: str,
+    numbers: Sequence[str] | None = None,
+    search: Search | None = None,
+    name: str | None = None,
+    customer_order_id: str | None = None,
+    peer_id: str | None = None,
+    partial_allowed: bool | None = None,
+    back_order_requested: bool | None = None,
+    timeout: float | None = None,
+    on_status: StatusHook | None = None,
+    confirm: bool = True,
+    polling: PollPolicy | None = None,
+) -> OrderResult:
+    """Order numbers and return when Bandwidth has finished the order.
+
+    Nothing is ordered twice (``POST /orders`` is only retried when it provably did not
+    execute, and an ambiguous failure is reconciled by customer order id) and nothing is lost
+    (a missed callback is caught by polling ``GET /orders/{id}``).
+
+    Args:
+        client: an open :class:`NumbersClient`.
+        receiver: the :class:`CallbackReceiver` Bandwidth's subscription points at (it does
+            not have to be reachable: polling still finishes the wait), or its
+            :class:`OrderWaiters`.
+        site_id, numbers, search, name, customer_order_id, peer_id: as for
+            :meth:`NumbersClient.create_order`; give *numbers* or *search*.
+        partial_allowed, back_order_requested: sent explicitly; ``None`` means ``False``.
+        timeout: seconds to wait in total. The order is never cancelled by it: the POST is
+            not interrupted, and :class:`OrderTimeoutError` carries the order id.
+        on_status: called (sync or async) with a :class:`StatusUpdate` for each non-final
+            status, such as BACKORDERED; waiting continues.
+        confirm: confirm a COMPLETE callback with ``GET /orders/{id}`` (default). FAILED and
+            PARTIAL callbacks are always confirmed: their notification lists the numbers that
+            were *attempted*, not those that failed.
+        polling: the :class:`PollPolicy` of the reconciler.
+
+    Returns:
+        An :class:`OrderResult` for COMPLETE and PARTIAL orders.
+
+    Raises:
+        ValidationError: bad arguments, before anything is sent.
+        OrderFailedError: the order ended FAILED (codes, descriptions, failed numbers).
+        OrderTimeoutError: *timeout* ran out; the order continues on Bandwidth's side.
+        AmbiguousOrderError: the POST failed ambiguously and the order could not be found.
+        APIError, TransportError: Bandwidth refused the order, or could not be reached.
+
+    .. versionadded:: 0.1
+    """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    if timeout is not None and (isinstance(timeout, bool) or timeout <= 0):
+        raise ValidationError(f"timeout={timeout!r} must be a number of seconds > 0.")
+    kwargs: dict[str, object] = {
+        "site_id": site_id,
+        "numbers": numbers,
+        "search": search,
+        "peer_id": peer_id,
+        "partial_allowed": bool(partial_allowed),
+        "back_order_requested": bool(back_order_requested),
+    }
+    if name is not None:
+        kwargs["name"] = name
+    if customer_order_id is not None:
+        kwargs["customer_order_id"] = customer_order_id
+    request = OrderRequest(**kwargs)  # type: ignore[arg-type]
+    waiters = receiver.waiters if isinstance(receiver, CallbackReceiver) else receiver
+    waiter = waiters.register(request.customer_order_id)
+    try:
+        order = await client.place_order(request)
+        assert order.id is not None  # place_order guarantees an id
+        waiter.bind(order.id)
+        reporter = _StatusReporter(on_status, order.id, request.customer_order_id)
+        reporter.report(order.status, ResultSource.RESPONSE)
+        try:
+            return await _await_outcome(
+                client,
+                waiter,
+                reporter,
+                order_id=order.id,
+                customer_order_id=request.customer_order_id,
+                deadline=None if timeout is None else started + timeout,
+                timeout=timeout,
+                confirm=confirm,
+                polling=polling or PollPolicy(),
+                started=started,
+            )
+        finally:
+            await reporter.drain()
+    finally:
+        waiter.release()
+
+
+async def _await_outcome(
+    client: NumbersClient,
+    waiter: Waiter,
+    reporter: _StatusReporter,
+    *,
+    order_id: str,
+    customer_order_id: str,
+    deadline: float | None,
+    timeout: float | None,
+    confirm: bool,
+    polling: PollPolicy,
+    started: float,
+) -> OrderResult:
+    def on_update(notification: Notification) -> None:
+        reporter.report(notification.status, ResultSource.CALLBACK, notification=notification)
+
+    waiter.on_update = on_update
+    for early in waiter.updates:  # claimed from the unclaimed buffer before we listened
+        on_update(early)
+
+    def finish(
+        details: OrderDetails | None, notification: Notification | None, source: ResultSource
+    ) -> OrderResult:
+        return _outcome(
+            order_id=order_id,
+            customer_order_id=customer_order_id,
+            details=details,
+            notification=notification,
+            source=source,
+            elapsed=asyncio.get_running_loop().time() - started,
+        )
+
+    poller = asyncio.ensure_future(_poll(client, order_id, polling, reporter))
+    pending: set[asyncio.Future[object]] = {waiter.future, poller}  # type: ignore[arg-type]
+    notification: Notification | None = None
+    try:
+        async with asyncio.timeout_at(deadline):
+            while True:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                if poller in done:
+                    return finish(poller.result(), notification, ResultSource.POLL)
+                if waiter.future.cancelled() or waiter.future.exception() is not None:
+                    log.warning(
+                        "Order %s lost its callback listener (%s); finishing by polling",
+                        order_id,
+                        waiter.future.exception() if not waiter.future.cancelled() else "cancelled",
+                    )
+                    continue
+                notification = waiter.future.result()
+                if not confirm and notification.status is OrderStatus.COMPLETE:
+                    return finish(None, notification, ResultSource.CALLBACK)
+                try:
+                    details = await client.get_order(order_id)
+                except BWNumbersError as error:
+                    if _is_fatal(error):
+                        raise
+                    log.warning("Confirming order %s failed (%s); polling instead", order_id, error)
+                    continue
+                if details.status.is_final:
+                    return finish(details, notification, ResultSource.CALLBACK)
+                log.warning(
+                    "Order %s: the callback said %s but GET /orders says %s; following GET",
+                    order_id,
+                    notification.status,
+                    details.status,
+                )
+                reporter.report(details.status, ResultSource.POLL, details=details)
+    except TimeoutError:
+        assert timeout is not None
+        last = str(reporter.last) if reporter.last is not None else None
+        raise OrderTimeoutError(order_id=order_id, timeout=timeout, last_status=last) from None
+    finally:
+        poller.cancel()
+        await asyncio.gather(poller, return_exceptions=True)
+
+
+async def _poll(
+    client: NumbersClient, order_id: str, policy: PollPolicy, reporter: _StatusReporter
+) -> OrderDetails:
+    """Poll ``GET /orders/{id}`` until the order is final; the guaranteed path."""
+    for delay in policy.delays():
+        await asyncio.sleep(delay)
+        try:
+            details = await client.get_order(order_id)
+        except BWNumbersError as error:
+            if _is_fatal(error):
+                raise
+            log.warning("Polling order %s failed (%s); trying again", order_id, error)
+            continue
+        if details.status.is_final:
+            return details
+        reporter.report(details.status, ResultSource.POLL, details=details)
+    raise AssertionError("unreachable: delays() never ends")  # pragma: no cover
+
+
+def _outcome(
+    *,
+    order_id: str,
+    customer_order_id: str,
+    details: OrderDetails | None,
+    notification: Notification | None,
+    source: ResultSource,
+    elapsed: float,
+) -> OrderResult:
+    if details is None:
+        assert notification is not None
+        assert notification.status is not None
+        return OrderResult(
+            order_id=order_id,
+            customer_order_id=customer_order_id,
+            status=notification.status,
+            completed_numbers=notification.completed_numbers,
+            notification=notification,
+            source=source,
+            elapsed=elapsed,
+        )
+    if details.status is OrderStatus.FAILED:
+        raise OrderFailedError(
+            order_id=order_id,
+            errors=details.errors,
+            failed_numbers=details.failed_numbers,
+            details=details,
+            notification=notification,
+        )
+    log.info("Order %s is %s after %.0f ms (%s)", order_id, details.status, elapsed * 1000, source)
+    return OrderResult(
+        order_id=order_id,
+        customer_order_id=customer_order_id,
+        status=details.status,
+        completed_numbers=details.completed_numbers,
+        failed_numbers=details.failed_numbers,
+        errors=details.errors,
+        details=details,
+        notification=notification,
+        source=source,
+        elapsed=elapsed,
+    )

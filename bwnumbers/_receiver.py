@@ -1,0 +1,257 @@
+"""``CallbackReceiver``: the aiohttp endpoint Bandwidth posts order notifications to.
+
+A thin adapter: check Basic auth (answering Bandwidth's challenge flow), read a bounded body in
+bounded time, decode, hand the notification to :class:`OrderWaiters`, answer 200. It never
+decides an order's outcome, never answers 5xx, and keeps serving whatever it is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Final, Self
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from ._exceptions import DecodeError, ValidationError
+from ._models import Notification
+from ._waiters import DEFAULT_UNCLAIMED_LIMIT, DEFAULT_UNCLAIMED_TTL, OrderWaiters
+from ._xml import decode_notification
+
+__all__ = ["CallbackReceiver"]
+
+log = logging.getLogger("bwnumbers.receiver")
+
+DEFAULT_PATH: Final = "/bandwidth/callbacks"
+DEFAULT_MAX_BODY: Final = 64 * 1024
+DEFAULT_READ_TIMEOUT: Final = 10.0
+
+NotificationHook = Callable[[Notification], Awaitable[None] | None]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class CallbackReceiver:
+    """Receives Bandwidth's ``<Notification>`` callbacks and wakes the orders awaiting them.
+
+    Run it standalone (``async with CallbackReceiver(...) as receiver``), mount ``.app`` into
+    an aiohttp application you already run (``parent.add_subapp("/hooks", receiver.app)``), or
+    route requests to :meth:`handle`. Users of another web framework pass the body to
+    :func:`bwnumbers.parse_notification` and the result to :meth:`deliver`.
+
+    Args:
+        host, port: where to listen when started (port 0 picks a free port).
+        path: the URL path of the endpoint.
+        username, password: Basic credentials Bandwidth must send (give both, or neither).
+            Requests without them get 401 with ``WWW-Authenticate``, which is what makes
+            Bandwidth send the notification again with credentials.
+        public_url: the URL Bandwidth should call, when it differs from the bound address
+            (behind a proxy or tunnel).
+        max_body: largest accepted body in bytes (default 64 KiB); larger gets 413.
+        read_timeout: seconds a body may take to arrive (default 10); slower gets 408.
+        unclaimed_limit, unclaimed_ttl: bounds of the buffer for notifications nobody waits
+            for yet (default 10,000 notifications, 600 s).
+        on_notification: called with every accepted notification after it was answered;
+            its errors are logged, never returned to Bandwidth.
+        ssl_context: serve HTTPS with this context.
+        waiters: share an existing :class:`OrderWaiters` (default: a new one).
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        path: str = DEFAULT_PATH,
+        username: str | None = None,
+        password: str | None = None,
+        public_url: str | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        unclaimed_limit: int = DEFAULT_UNCLAIMED_LIMIT,
+        unclaimed_ttl: float = DEFAULT_UNCLAIMED_TTL,
+        on_notification: NotificationHook | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        waiters: OrderWaiters | None = None,
+        realm: str = "bwnumbers",
+    ) -> None:
+        if (username is None) != (password is None):
+            raise ValidationError("Give both username= and password= for the receiver, or neither.")
+        if not path.startswith("/"):
+            raise ValidationError(f"path={path!r} must start with '/'.")
+        if public_url is not None:
+            parts = urlsplit(public_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValidationError(f"public_url={public_url!r} is not an absolute http(s) URL.")
+        if max_body <= 0 or read_timeout <= 0:
+            raise ValidationError("max_body and read_timeout must be > 0.")
+        self.host = host
+        self.port = port
+        self.path = path
+        self.username = username
+        self.public_url = public_url
+        self.max_body = max_body
+        self.read_timeout = read_timeout
+        self.on_notification = on_notification
+        self.waiters = waiters or OrderWaiters(
+            unclaimed_limit=unclaimed_limit, unclaimed_ttl=unclaimed_ttl
+        )
+        self._ssl_context = ssl_context
+        self._credentials = (
+            (username.encode(), password.encode())
+            if username is not None and password is not None
+            else None
+        )
+        self._challenge = {"WWW-Authenticate": f'Basic realm="{realm}"'}
+        self._hooks: set[asyncio.Task[None]] = set()
+        self._runner: web.AppRunner | None = None
+        self.app = web.Application()
+        self.app[RECEIVER_KEY] = self
+        self.app.router.add_post(path, self.handle)
+
+    def __repr__(self) -> str:
+        auth = "basic" if self._credentials else "none"
+        return f"<CallbackReceiver url={self.url!r} auth={auth} waiting={len(self.waiters)}>"
+
+    @property
+    def url(self) -> str:
+        """The URL to give Bandwidth: *public_url*, or the bound address and path."""
+        if self.public_url is not None:
+            return self.public_url
+        scheme = "https" if self._ssl_context else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}{self.path}"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Listen on *host*:*port*; *port* holds the real port afterwards."""
+        if self._runner is not None:
+            raise RuntimeError("The receiver is already running.")
+        runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port, ssl_context=self._ssl_context)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])
+        log.info("Receiving Bandwidth callbacks at %s", self.url)
+
+    async def stop(self) -> None:
+        """Stop listening, finish pending hooks, and release every waiting order."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._hooks:
+            await asyncio.gather(*self._hooks, return_exceptions=True)
+        self.waiters.close()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ the endpoint
+
+    def deliver(self, notification: Notification) -> None:
+        """Hand over a notification received some other way (another web framework)."""
+        self.waiters.deliver(notification)
+        if self.on_notification is not None:
+            task = asyncio.ensure_future(self._run_hook(notification))
+            self._hooks.add(task)
+            task.add_done_callback(self._hooks.discard)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """The aiohttp handler: 401 challenge, 413, 408, 400 or 200. Never raises."""
+        try:
+            if self._credentials is not None and not self._authorized(request):
+                return web.Response(status=401, headers=self._challenge)
+            try:
+                body = await self._read(request)
+            except _TooLarge:
+                return web.Response(status=413, text="body too large")
+            except TimeoutError:
+                log.warning("A callback body did not arrive within %.1f s", self.read_timeout)
+                return web.Response(status=408, text="body too slow")
+            try:
+                notification = decode_notification(body)
+            except DecodeError as exc:
+                log.warning("Rejected a callback that is not a notification: %s", exc)
+                return web.Response(status=400, text="not a Bandwidth notification")
+            log.debug(
+                "Notification %s for order %s (customer order id %s)",
+                notification.status,
+                notification.order_id,
+                notification.customer_order_id,
+            )
+            self.deliver(notification)
+            return web.Response(status=200)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A bug of ours must not become a 5xx: Bandwidth only records the answer anyway.
+            log.exception("Failed to process a Bandwidth callback")
+            return web.Response(status=400, text="could not process the notification")
+
+    def _authorized(self, request: web.Request) -> bool:
+        assert self._credentials is not None
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            decoded = base64.b64decode(encoded.strip().encode("ascii"), validate=True)
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            return False
+        username, colon, password = decoded.partition(b":")
+        expected_user, expected_password = self._credentials
+        # Compare both parts every time, so timing says nothing about which one was wrong.
+        user_ok = hmac.compare_digest(username, expected_user)
+        password_ok = hmac.compare_digest(password, expected_password)
+        return bool(colon) and user_ok and password_ok
+
+    async def _read(self, request: web.Request) -> bytes:
+        if request.content_length is not None and request.content_length > self.max_body:
+            raise _TooLarge
+        chunks: list[bytes] = []
+        size = 0
+        async with asyncio.timeout(self.read_timeout):
+            async for chunk in request.content.iter_chunked(16 * 1024):
+                size += len(chunk)
+                if size > self.max_body:
+                    raise _TooLarge
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _run_hook(self, notification: Notification) -> None:
+        assert self.on_notification is not None
+        try:
+            result = self.on_notification(notification)
+            if result is not None:
+                await result
+        except Exception:
+            log.exception("on_notification hook failed for order %s", notification.order_id)
+
+
+#: Where ``receiver.app`` keeps its :class:`CallbackReceiver` (``app[RECEIVER_KEY]``).
+RECEIVER_KEY: Final = web.AppKey("bwnumbers_receiver", CallbackReceiver)

@@ -1,0 +1,54 @@
+"""Every example runs against the emulator and does what its docstring says."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
+    return subprocess.run(
+        [sys.executable, *args], cwd=EXAMPLES, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("async_service.py", "assigned 919"),
+        ("bot_burst.py", "200 users served"),
+        ("mount_in_aiohttp_app.py", "learned by callback"),
+        ("other_framework.py", "learned by callback"),
+    ],
+)
+def test_example_script(script: str, expected: str) -> None:
+    """The script exits 0 on the emulator and prints its outcome."""
+    done = run(script)
+    assert done.returncode == 0, done.stderr
+    assert expected in done.stdout
+
+
+def test_example_pytest_file() -> None:
+    """The example integration test passes with the bandwidth_emulator fixture."""
+    done = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "test_with_emulator.py")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
+
+
+def test_every_example_is_tested() -> None:
+    """No example is left out of this file."""
+    scripts = {p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_")}
+    assert scripts == {
+        "async_service.py",
+        "bot_burst.py",
+        "mount_in_aiohttp_app.py",
+        "other_framework.py",
+        "test_with_emulator.py",
+    }
