@@ -20,9 +20,11 @@ def test_python_blocks_compile_and_use_real_names() -> None:
             block, "README.md", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT | ast.PyCF_ONLY_AST
         )
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-                if node.value.id == "bwnumbers":
-                    assert hasattr(bwnumbers, node.attr), node.attr
+            is_bwnumbers = isinstance(node, ast.Attribute) and (
+                isinstance(node.value, ast.Name) and node.value.id == "bwnumbers"
+            )
+            if is_bwnumbers:
+                assert hasattr(bwnumbers, node.attr), node.attr
 
 
 def test_setup_commands() -> None:
