@@ -13,6 +13,7 @@ import binascii
 import hmac
 import logging
 import ssl
+import zlib
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Final, Self
@@ -38,6 +39,15 @@ NotificationHook = Callable[[Notification], Awaitable[None] | None]
 
 class _TooLarge(Exception):
     pass
+
+
+class _UnsupportedEncoding(Exception):
+    pass
+
+
+# zlib window settings per Content-Encoding: gzip framing, or zlib-wrapped deflate.
+_ZLIB_WBITS: Final = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS,
+                      "deflate": zlib.MAX_WBITS}  # fmt: skip
 
 
 class CallbackReceiver:
@@ -116,6 +126,9 @@ class CallbackReceiver:
         self._challenge = {"WWW-Authenticate": f'Basic realm="{realm}"'}
         self._hooks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
+        # Our own server hands us compressed bodies and we inflate them within max_body;
+        # a server of the user's decompresses before we see the body (up to aiohttp's limit).
+        self._inflate = False
         self.app = web.Application()
         self.app[RECEIVER_KEY] = self
         self.app.router.add_post(path, self.handle)
@@ -139,7 +152,9 @@ class CallbackReceiver:
         """Listen on *host*:*port*; *port* holds the real port afterwards."""
         if self._runner is not None:
             raise RuntimeError("The receiver is already running.")
-        runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False, auto_decompress=False
+        )
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port, ssl_context=self._ssl_context)
         try:
@@ -148,6 +163,7 @@ class CallbackReceiver:
             await runner.cleanup()
             raise
         self._runner = runner
+        self._inflate = True
         self.port = int(runner.addresses[0][1])
         log.info("Receiving Bandwidth callbacks at %s", self.url)
 
@@ -191,6 +207,8 @@ class CallbackReceiver:
                 body = await self._read(request)
             except _TooLarge:
                 return web.Response(status=413, text="body too large")
+            except _UnsupportedEncoding:
+                return web.Response(status=415, text="unsupported Content-Encoding")
             except TimeoutError:
                 log.warning("A callback body did not arrive within %.1f s", self.read_timeout)
                 return web.Response(status=408, text="body too slow")
@@ -231,12 +249,27 @@ class CallbackReceiver:
         return bool(colon) and user_ok and password_ok
 
     async def _read(self, request: web.Request) -> bytes:
+        """The body, at most *max_body* bytes once inflated, within *read_timeout*."""
         if request.content_length is not None and request.content_length > self.max_body:
             raise _TooLarge
+        encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+        inflater = None
+        if self._inflate and encoding != "identity":
+            if encoding not in _ZLIB_WBITS:
+                raise _UnsupportedEncoding
+            inflater = zlib.decompressobj(_ZLIB_WBITS[encoding])
         chunks: list[bytes] = []
         size = 0
         async with asyncio.timeout(self.read_timeout):
             async for chunk in request.content.iter_chunked(16 * 1024):
+                if inflater is not None:
+                    try:
+                        # max_length bounds what one small chunk of a bomb can expand to.
+                        chunk = inflater.decompress(chunk, self.max_body - size + 1)
+                    except zlib.error:
+                        return b""  # not valid compressed data: decodes as an empty body
+                    if inflater.unconsumed_tail:
+                        raise _TooLarge
                 size += len(chunk)
                 if size > self.max_body:
                     raise _TooLarge

@@ -167,7 +167,7 @@ def _parse(body: bytes, expected: tuple[str, ...] | None) -> tuple[str, _Node]:
         )
     except _Refused as exc:
         raise DecodeError(f"Refused the XML document: {exc}.", body=data[:512]) from None
-    except (expat.ExpatError, ValueError) as exc:
+    except (expat.ExpatError, ValueError, LookupError) as exc:  # LookupError: unknown encoding
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DecodeError(f"The body is not well-formed XML ({reason}).", body=data[:512]) from None
     if not isinstance(document, dict) or len(document) != 1:

@@ -80,3 +80,77 @@ async def test_full_flow_at_debug_leaks_nothing(
     for text in texts:
         for secret in SECRETS:
             assert secret not in text
+
+
+async def test_faulty_flow_on_the_emulator_leaks_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    """Every fault of the hardening suite, at DEBUG, shows no credential anywhere."""
+    from bwnumbers import (
+        CallbackReceiver,
+        OrderFailedError,
+        PollPolicy,
+        RetryPolicy,
+        order_and_wait,
+    )
+    from bwnumbers.testing import BandwidthEmulator
+
+    caplog.set_level(logging.DEBUG)
+    api_password = "emulator-Pa55-zz"
+    texts: list[str] = []
+    errors: list[BaseException] = []
+    polling = PollPolicy(first_poll=0.1, interval=0.1)
+    async with (
+        BandwidthEmulator(password=api_password) as emulator,
+        emulator.client(retry=RetryPolicy(attempts=2, initial_backoff=0.01)) as client,
+        CallbackReceiver(username="cb", password=CALLBACK_PASSWORD) as receiver,
+    ):
+        await client.ensure_subscription(receiver.url, username="cb", password=CALLBACK_PASSWORD)
+        await client.create_subscription(receiver.url + "?x", username="cb", password="wrong-pw-1")
+        for fault in ("500", "disconnect", "truncate"):
+            emulator.faults.fail_next_order = fault  # type: ignore[assignment]
+            await order_and_wait(client, receiver, site_id="743", search=Search(state="NJ"))
+        emulator.faults.rate_limit_next = 1
+        emulator.faults.rate_limit_reset = 0.01
+        emulator.faults.drop_callbacks = 0.5
+        emulator.faults.duplicate_callbacks = 0.5
+        results = [
+            await order_and_wait(
+                client, receiver, site_id="743", search=Search(state="NJ"), polling=polling
+            )
+            for _ in range(4)
+        ]
+        emulator.take("5402278098")
+        with pytest.raises(OrderFailedError) as failed:
+            await order_and_wait(client, receiver, site_id="743", numbers=["5402278098"])
+        errors.append(failed.value)
+        async with emulator.client(password="bad-" + api_password) as wrong:
+            with pytest.raises(BWNumbersError) as unauthorized:
+                await wrong.get_order("x")
+            errors.append(unauthorized.value)
+            texts.append(repr(wrong))
+        emulator.faults.response_delay = 1.0
+        async with emulator.client(timeout=0.1, retry=RetryPolicy(attempts=1)) as slow:
+            with pytest.raises(BWNumbersError) as timed_out:
+                await slow.get_order("x")
+            errors.append(timed_out.value)
+        emulator.faults.response_delay = 0
+        await emulator.settle()
+        texts += [repr(client), repr(receiver), repr(emulator), *map(repr, results)]
+        texts += [repr(s) for s in await client.list_subscriptions()]
+    secrets = (
+        api_password,
+        "bad-" + api_password,
+        CALLBACK_PASSWORD,
+        "wrong-pw-1",
+        base64.b64encode(f"{emulator.username}:{api_password}".encode()).decode(),
+        base64.b64encode(f"cb:{CALLBACK_PASSWORD}".encode()).decode(),
+        "Authorization",
+    )
+    for error in errors:
+        for link in _chain(error):
+            texts += [str(link), repr(link), repr(getattr(link, "__dict__", ""))]
+        texts.append("".join(traceback.format_exception(error)))
+    texts.extend(record.getMessage() for record in caplog.records)
+    assert any("<Password>***</Password>" in t for t in texts)
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text

@@ -19,6 +19,7 @@ import logging
 import random
 import re
 import secrets
+import ssl
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
@@ -178,6 +179,7 @@ class BandwidthEmulator:
         account_id, username, password: the account's credentials (a random password by
             default).
         order_delay: seconds an order stays RECEIVED before it is processed (default 0.05).
+        ssl_context: serve HTTPS with this context (for testing certificate handling).
 
     Attributes:
         faults: the :class:`Faults` to inject.
@@ -198,8 +200,10 @@ class BandwidthEmulator:
         site_id: str = "743",
         peer_id: str = "546348",
         order_delay: float = 0.05,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
+        self._ssl_context = ssl_context
         self.port = port
         self.account_id = account_id
         self.username = username
@@ -228,7 +232,8 @@ class BandwidthEmulator:
     @property
     def base_url(self) -> str:
         """The API root to give a client, e.g. ``http://127.0.0.1:54321/api``."""
-        return f"http://{self.host}:{self.port}/api"
+        scheme = "https" if self._ssl_context else "http"
+        return f"{scheme}://{self.host}:{self.port}/api"
 
     async def start(self) -> None:
         """Start listening; ``port`` is the real port afterwards."""
@@ -237,7 +242,7 @@ class BandwidthEmulator:
         self._session = aiohttp.ClientSession()
         runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
+        site = web.TCPSite(runner, self.host, self.port, ssl_context=self._ssl_context)
         await site.start()
         self._runner = runner
         address = runner.addresses[0]
