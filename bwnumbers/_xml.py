@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 from xml.parsers import expat
+from xml.sax.saxutils import escape
 
 import xmltodict
 
@@ -318,9 +319,29 @@ def _status(text: str | None) -> OrderStatus | None:
 # --------------------------------------------------------------------------- encoding
 
 
+# Characters XML 1.0 cannot carry at all, escaped or not.
+_NOT_XML: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_DECLARATION: Final = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+
+
+def _element(tag: str, content: Any) -> str:
+    """*content* under *tag*: a mapping gives children in order, a list repeats the tag."""
+    if isinstance(content, list):
+        return "".join(_element(tag, item) for item in content)
+    if isinstance(content, Mapping):
+        inner = "".join(_element(child, value) for child, value in content.items())
+    else:
+        text = str(content)
+        if _NOT_XML.search(text):
+            raise ValidationError(f"The value for <{tag}> contains characters XML cannot carry.")
+        inner = escape(text)
+    return f"<{tag}>{inner}</{tag}>"
+
+
 def _document(root: str, content: Mapping[str, Any]) -> bytes:
-    xml: str = xmltodict.unparse({root: content}, encoding="utf-8", full_document=True)
-    return xml.encode("utf-8")
+    # Requests are small and built from our own element names, so a direct writer does the
+    # job; a SAX writer per request cost more than everything else in a burst of orders.
+    return (_DECLARATION + _element(root, content)).encode("utf-8")
 
 
 def _xml_bool(value: bool) -> str:

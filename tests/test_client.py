@@ -277,6 +277,7 @@ async def test_create_order_by_search(fake_http: aioresponses, client: NumbersCl
         ({"numbers": ["12345"]}, "not a valid"),
         ({"numbers": ["5402278098"], "name": "n" * 51}, "at most 50"),
         ({"numbers": ["5402278098"], "customer_order_id": "bad!id"}, "customer_order_id"),
+        ({"numbers": ["5402278098"], "name": "bell\x07name"}, "cannot carry"),
     ],
 )
 async def test_create_order_bad_input_sends_nothing(
@@ -673,6 +674,7 @@ async def test_create_subscription_without_location(
         ({"url": "https://me.test", "password": "pw"}, "both"),
         ({"url": "https://me.test", "username": "u" * 101, "password": "p"}, "100"),
         ({"url": "https://me.test", "expiry": 0}, "expiry"),
+        ({"url": "https://me.test", "username": "cb", "password": "p\x00w"}, "cannot carry"),
     ],
 )
 async def test_create_subscription_bad_input(

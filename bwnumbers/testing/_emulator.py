@@ -882,6 +882,13 @@ class BandwidthEmulator:
             subscription.status = f"{status} {reason}"
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             subscription.status = f"Callback failed: {type(exc).__name__}"
+        log.info(
+            "Notification %s for order %s to %s: %s",
+            order.status,
+            order.id,
+            subscription.url,
+            subscription.status,
+        )
         self.deliveries.append(
             Delivery(
                 subscription_id=subscription.id,
