@@ -304,15 +304,15 @@ async def _await_outcome(
             elapsed=asyncio.get_running_loop().time() - started,
         )
 
-    poller = asyncio.ensure_future(_poll(client, order_id, polling, reporter))
-    pending: set[asyncio.Future[object]] = {waiter.future, poller}  # type: ignore[arg-type]
+    poller = _Reconciler(client, order_id, polling, reporter)
+    pending: set[asyncio.Future[object]] = {waiter.future, poller.outcome}  # type: ignore[arg-type]
     notification: Notification | None = None
     try:
         async with asyncio.timeout_at(deadline):
             while True:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                if poller in done:
-                    return finish(poller.result(), notification, ResultSource.POLL)
+                if poller.outcome in done:
+                    return finish(poller.outcome.result(), notification, ResultSource.POLL)
                 if waiter.future.cancelled() or waiter.future.exception() is not None:
                     log.warning(
                         "Order %s lost its callback listener (%s); finishing by polling",
@@ -344,27 +344,70 @@ async def _await_outcome(
         last = str(reporter.last) if reporter.last is not None else None
         raise OrderTimeoutError(order_id=order_id, timeout=timeout, last_status=last) from None
     finally:
-        poller.cancel()
-        await asyncio.gather(poller, return_exceptions=True)
+        await poller.aclose()
 
 
-async def _poll(
-    client: NumbersClient, order_id: str, policy: PollPolicy, reporter: _StatusReporter
-) -> OrderDetails:
-    """Poll ``GET /orders/{id}`` until the order is final; the guaranteed path."""
-    for delay in policy.delays():
-        await asyncio.sleep(delay)
-        try:
-            details = await client.get_order(order_id)
-        except BWNumbersError as error:
-            if _is_fatal(error):
-                raise
-            log.warning("Polling order %s failed (%s); trying again", order_id, error)
-            continue
-        if details.status.is_final:
-            return details
-        reporter.report(details.status, ResultSource.POLL, details=details)
-    raise AssertionError("unreachable: delays() never ends")  # pragma: no cover
+class _Reconciler:
+    """Polls ``GET /orders/{id}`` until the order is final: the guaranteed path.
+
+    The polling task is only created when the first poll is due; until then a timer stands in
+    for it. Most orders are finished by their callback well before, so a burst of orders does
+    not pay for thousands of sleeping tasks.
+    """
+
+    def __init__(
+        self,
+        client: NumbersClient,
+        order_id: str,
+        policy: PollPolicy,
+        reporter: _StatusReporter,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        self.outcome: asyncio.Future[OrderDetails] = loop.create_future()
+        self._client = client
+        self._order_id = order_id
+        self._reporter = reporter
+        self._delays = policy.delays()
+        self._task: asyncio.Task[OrderDetails] | None = None
+        self._timer = loop.call_later(next(self._delays), self._start)
+
+    def _start(self) -> None:
+        self._task = asyncio.ensure_future(self._poll())
+        self._task.add_done_callback(self._settle)
+
+    def _settle(self, task: asyncio.Task[OrderDetails]) -> None:
+        if self.outcome.done():
+            return
+        if task.cancelled():
+            self.outcome.cancel()
+        elif (error := task.exception()) is not None:
+            self.outcome.set_exception(error)
+        else:
+            self.outcome.set_result(task.result())
+
+    async def _poll(self) -> OrderDetails:
+        while True:
+            try:
+                details = await self._client.get_order(self._order_id)
+            except BWNumbersError as error:
+                if _is_fatal(error):
+                    raise
+                log.warning("Polling order %s failed (%s); trying again", self._order_id, error)
+            else:
+                if details.status.is_final:
+                    return details
+                self._reporter.report(details.status, ResultSource.POLL, details=details)
+            await asyncio.sleep(next(self._delays))
+
+    async def aclose(self) -> None:
+        self._timer.cancel()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if not self.outcome.done():
+            self.outcome.cancel()
+        elif not self.outcome.cancelled():
+            self.outcome.exception()  # mark it retrieved: the caller has its answer already
 
 
 def _outcome(

@@ -312,6 +312,11 @@ class BandwidthEmulator:
         """The current status of an order (for assertions)."""
         return self._orders[order_id].status
 
+    def finished_at(self, order_id: str) -> float | None:
+        """When the order reached a final status (``time.time()`` seconds), else ``None``."""
+        completed = self._orders[order_id].completed_at
+        return completed.timestamp() if completed is not None else None
+
     @property
     def order_count(self) -> int:
         """How many orders exist."""

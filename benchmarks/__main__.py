@@ -1,0 +1,140 @@
+"""``python -m benchmarks [--quick] [--json PATH] [--only NAME ...]``: run, print, save."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+import bwnumbers
+
+from .burst import bench_burst
+from .codec import bench_codec
+from .latency import bench_latency
+from .receiver import bench_receiver
+from .waiting import bench_waiting
+
+BENCHMARKS = ("receiver", "burst", "waiting", "latency", "codec")
+
+
+def _machine() -> dict[str, Any]:
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "bwnumbers": bwnumbers.__version__,
+        "aiohttp": aiohttp.__version__,
+    }
+
+
+async def _run(names: list[str], quick: bool) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for name in names:
+        started = time.perf_counter()
+        if name == "receiver":
+            results[name] = await bench_receiver(quick=quick)
+        elif name == "burst":
+            results[name] = await bench_burst(quick=quick)
+        elif name == "waiting":
+            results[name] = await bench_waiting(quick=quick)
+        elif name == "latency":
+            results[name] = await bench_latency(quick=quick)
+        else:
+            results[name] = bench_codec(quick=quick)
+        print(f"  {name} done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return results
+
+
+def _rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(measure, bwnumbers, reference, ratio / goal) rows for the table."""
+    rows = []
+    if "receiver" in results:
+        r = results["receiver"]
+        rows.append(("receiver, requests/s", f"{r['bwnumbers_rps']:,}", f"{r['reference_rps']:,}",
+                     f"{r['ratio']} (goal >= {r['goal']})"))  # fmt: skip
+    if "burst" in results:
+        b = results["burst"]
+        ref = b["reference"]
+        for key, label in (
+            ("bwnumbers_confirm_false", "confirm=False"),
+            ("bwnumbers_default", "default"),
+        ):
+            ours = b[key]
+            ratio = b["ratio_confirm_false" if key.endswith("false") else "ratio_default"]
+            goal = f" (goal >= {b['goal_confirm_false']})" if key.endswith("false") else ""
+            rows.append((f"burst of {b['n']}, orders/s ({label})", f"{ours['orders_per_s']:,}",
+                         f"{ref['orders_per_s']:,}", f"{ratio}{goal}"))  # fmt: skip
+            rows.append((f"burst p50 / p99 ms ({label})", f"{ours['p50_ms']} / {ours['p99_ms']}",
+                         f"{ref['p50_ms']} / {ref['p99_ms']}", ""))  # fmt: skip
+        rows.append(("burst: orders lost / emulator CPU share", f"{b['lost']} / "
+                     f"{b['bwnumbers_confirm_false']['emulator_cpu_share']}",
+                     f"- / {ref['emulator_cpu_share']}", ""))  # fmt: skip
+    if "waiting" in results:
+        w = results["waiting"]
+        rows.append((f"{w['pending_waiters']:,} pending waiters, bytes each",
+                     str(w["bytes_per_waiter"]), f"{w['bytes_per_bare_future']} (bare future)",
+                     f"goal <= {w['goal_bytes_per_waiter']}"))  # fmt: skip
+        rows.append((f"resolve {w['pending_waiters']:,} waiters, s", str(w["resolve_all_s"]),
+                     str(w["reference_resolve_all_s"]), str(w["resolve_ratio"])))  # fmt: skip
+        rows.append((f"{w['pending_order_and_wait']:,} pending order_and_wait, bytes each",
+                     str(w["bytes_per_pending_order_and_wait"]), "", ""))  # fmt: skip
+    if "latency" in results:
+        lat = results["latency"]
+        for key, label in (("callback_confirmed", "callback, confirmed"),
+                           ("callback_confirm_false", "callback, confirm=False"),
+                           ("polling", "polling (callback lost)")):  # fmt: skip
+            rows.append((f"finish -> return p50 / p99 ms, {label}",
+                         f"{lat[key]['p50_ms']} / {lat[key]['p99_ms']}", "", ""))  # fmt: skip
+    if "codec" in results:
+        for name, c in results["codec"].items():
+            rows.append((f"decode {name}, us", str(c["bwnumbers_us"]),
+                         f"{c['xmltodict_parse_us']} (bare parse)", str(c["ratio"])))  # fmt: skip
+    return rows
+
+
+def _table(rows: list[tuple[str, str, str, str]]) -> str:
+    header = ("measure", "bwnumbers", "reference", "ratio")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    lines += [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+        for row in rows
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--json", type=Path, default=Path("benchmarks/results/latest.json"))
+    parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=list(BENCHMARKS))
+    args = parser.parse_args()
+    results = asyncio.run(_run(args.only, args.quick))
+    report = {"machine": _machine(), "quick": args.quick, "results": results}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2))
+    print(_table(_rows(results)))
+    print(f"\nmachine: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
+          f"Python {report['machine']['python']}; JSON written to {args.json}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
