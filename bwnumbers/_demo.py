@@ -45,15 +45,19 @@ class _Reporter:
         self._report(DemoStep(step=step, elapsed_ms=elapsed, message=message, data=data))
 
 
-def _result_data(result: OrderResult) -> dict[str, Any]:
-    return {
-        "order_id": result.order_id,
-        "customer_order_id": result.customer_order_id,
-        "status": str(result.status),
-        "numbers": list(result.completed_numbers),
-        "learned_by": str(result.source),
-        "order_ms": round(result.elapsed * 1000, 1),
-    }
+def _say_complete(say: _Reporter, result: OrderResult) -> None:
+    numbers = ", ".join(result.completed_numbers)
+    say(
+        "order-complete",
+        f"Order {result.order_id} is {result.status}: {numbers} is yours "
+        f"(learned by {result.source} after {result.elapsed * 1000:.0f} ms)",
+        order_id=result.order_id,
+        customer_order_id=result.customer_order_id,
+        status=str(result.status),
+        numbers=list(result.completed_numbers),
+        learned_by=str(result.source),
+        order_ms=round(result.elapsed * 1000, 1),
+    )
 
 
 async def run_demo(report: Report, *, seed: int = 0) -> None:
@@ -108,12 +112,7 @@ async def run_demo(report: Report, *, seed: int = 0) -> None:
             result = await order_and_wait(
                 client, receiver, site_id=bandwidth.site_id, numbers=[first], on_status=on_status
             )
-            say(
-                "order-complete",
-                f"Order {result.order_id} is {result.status}: {first} is yours "
-                f"(learned by {result.source} after {result.elapsed * 1000:.0f} ms)",
-                **_result_data(result),
-            )
+            _say_complete(say, result)
 
             details = await client.get_order(result.order_id)
             say(
@@ -166,12 +165,7 @@ async def run_demo(report: Report, *, seed: int = 0) -> None:
             retry = await order_and_wait(
                 client, receiver, site_id=bandwidth.site_id, numbers=[choice], on_status=on_status
             )
-            say(
-                "order-complete",
-                f"Order {retry.order_id} is {retry.status}: {choice} is yours "
-                f"(learned by {retry.source} after {retry.elapsed * 1000:.0f} ms)",
-                **_result_data(retry),
-            )
+            _say_complete(say, retry)
             say(
                 "done",
                 "Done: two numbers ordered, one conflict recovered, no order lost or duplicated",

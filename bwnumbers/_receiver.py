@@ -15,13 +15,13 @@ import logging
 import ssl
 import zlib
 from collections.abc import Awaitable, Callable
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from ._exceptions import DecodeError, ValidationError
+from ._lifecycle import StartStop
 from ._models import Notification
 from ._waiters import DEFAULT_UNCLAIMED_LIMIT, DEFAULT_UNCLAIMED_TTL, OrderWaiters
 from ._xml import decode_notification
@@ -50,7 +50,7 @@ _ZLIB_WBITS: Final = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS
                       "deflate": zlib.MAX_WBITS}  # fmt: skip
 
 
-class CallbackReceiver:
+class CallbackReceiver(StartStop):
     """Receives Bandwidth's ``<Notification>`` callbacks and wakes the orders awaiting them.
 
     Run it standalone (``async with CallbackReceiver(...) as receiver``), mount ``.app`` into
@@ -181,18 +181,6 @@ class CallbackReceiver:
         if self._hooks:
             await asyncio.gather(*self._hooks, return_exceptions=True)
         self.waiters.close()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # ------------------------------------------------------------------ the endpoint
 

@@ -22,14 +22,14 @@ import secrets
 import ssl
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
 import aiohttp
 import attrs
 from aiohttp import web
 
 from bwnumbers import NumbersClient
+from bwnumbers._lifecycle import StartStop
 
 from . import _wire as wire
 from ._criteria import (
@@ -164,7 +164,7 @@ def _iso(moment: dt.datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-class BandwidthEmulator:
+class BandwidthEmulator(StartStop):
     """A local Bandwidth Dashboard API server on loopback.
 
     Use it as an async context manager::
@@ -261,18 +261,6 @@ class BandwidthEmulator:
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     def client(self, **kwargs: object) -> NumbersClient:
         """A :class:`NumbersClient` for this emulator (use it with ``async with``)."""
@@ -836,16 +824,7 @@ class BandwidthEmulator:
         for subscription in targets:
             body = self._notification(order, subscription)
             if self._rng.random() < self.faults.drop_callbacks:
-                self.deliveries.append(
-                    Delivery(
-                        subscription_id=subscription.id,
-                        order_id=order.id,
-                        status=order.status,
-                        http_status=None,
-                        authenticated=False,
-                        dropped=True,
-                    )
-                )
+                self._record(subscription, order, None, authenticated=False, dropped=True)
                 continue
             copies = 2 if self._rng.random() < self.faults.duplicate_callbacks else 1
             for _ in range(copies):
@@ -860,30 +839,29 @@ class BandwidthEmulator:
         """One notification, with Bandwidth's challenge flow and no retries."""
         if self.faults.callback_delay:
             await asyncio.sleep(self.faults.callback_delay)
-        assert self._session is not None
+        session = self._session
+        assert session is not None
         headers = {"Content-Type": "application/xml; charset=utf-8"}
-        status: int | None = None
-        authenticated = False
-        try:
-            async with self._session.post(
+
+        async def post(auth: aiohttp.BasicAuth | None = None) -> tuple[int, str, str]:
+            async with session.post(
                 subscription.url,
                 data=body,
                 headers=headers,
+                auth=auth,
                 timeout=aiohttp.ClientTimeout(total=10),
             ) as response:
-                status, reason = response.status, response.reason
                 challenge = response.headers.get("WWW-Authenticate", "")
+                return response.status, response.reason or "", challenge
+
+        status: int | None = None
+        authenticated = False
+        try:
+            status, reason, challenge = await post()
             if status == 401 and subscription.username and challenge.lower().startswith("basic"):
-                auth = aiohttp.BasicAuth(subscription.username, subscription.password or "")
                 authenticated = True
-                async with self._session.post(
-                    subscription.url,
-                    data=body,
-                    headers=headers,
-                    auth=auth,
-                    timeout=aiohttp.ClientTimeout(total=10),
-                ) as response:
-                    status, reason = response.status, response.reason
+                auth = aiohttp.BasicAuth(subscription.username, subscription.password or "")
+                status, reason, _ = await post(auth)
             subscription.status = f"{status} {reason}"
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             subscription.status = f"Callback failed: {type(exc).__name__}"
@@ -894,13 +872,25 @@ class BandwidthEmulator:
             subscription.url,
             subscription.status,
         )
+        self._record(subscription, order, status, authenticated=authenticated)
+
+    def _record(
+        self,
+        subscription: _Subscription,
+        order: _Order,
+        http_status: int | None,
+        *,
+        authenticated: bool,
+        dropped: bool = False,
+    ) -> None:
         self.deliveries.append(
             Delivery(
                 subscription_id=subscription.id,
                 order_id=order.id,
                 status=order.status,
-                http_status=status,
+                http_status=http_status,
                 authenticated=authenticated,
+                dropped=dropped,
             )
         )
 
