@@ -780,3 +780,15 @@ async def test_stop_cancels_pending_work() -> None:
         await client.create_order(site_id="743", numbers=["5402278098"])
     await emulator.stop()
     await asyncio.sleep(0)
+
+
+async def test_callback_delay(client: NumbersClient, bandwidth_emulator: BandwidthEmulator) -> None:
+    """callback_delay holds each notification back by that many seconds."""
+    bandwidth_emulator.faults.callback_delay = 0.3
+    async with RecordingReceiver() as receiver:
+        await subscribe(client, receiver.url)
+        await client.create_order(site_id="743", numbers=["5402278098"])
+        await asyncio.sleep(0.2)
+        assert receiver.requests == []
+        await bandwidth_emulator.settle()
+    assert len(receiver.requests) == 1
