@@ -242,6 +242,7 @@ async def test_stop_releases_waiters() -> None:
     waiter = receiver.waiters.register("c-1")
     await receiver.stop()
     assert waiter.future.done()
+    assert "closed" in str(waiter.future.exception())
     assert len(receiver.waiters) == 0
 
 
