@@ -624,19 +624,17 @@ class NumbersClient:
             BadRequestError: Bandwidth refused the order (5016 invalid SiteId, ...).
             AmbiguousOrderError: the order may exist but could not be found.
         """
-        kwargs: dict[str, object] = {
-            "site_id": site_id,
-            "numbers": numbers,
-            "search": search,
-            "peer_id": peer_id,
-            "partial_allowed": partial_allowed,
-            "back_order_requested": back_order_requested,
-        }
-        if name is not None:
-            kwargs["name"] = name
-        if customer_order_id is not None:
-            kwargs["customer_order_id"] = customer_order_id
-        return await self.place_order(OrderRequest(**kwargs))  # type: ignore[arg-type]
+        request = OrderRequest.build(
+            site_id=site_id,
+            numbers=numbers,
+            search=search,
+            name=name,
+            customer_order_id=customer_order_id,
+            peer_id=peer_id,
+            partial_allowed=partial_allowed,
+            back_order_requested=back_order_requested,
+        )
+        return await self.place_order(request)
 
     async def place_order(self, request: OrderRequest) -> Order:
         """Submit a prepared :class:`OrderRequest`; see :meth:`create_order`."""

@@ -10,7 +10,7 @@ import datetime as dt
 import enum
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 import attrs
@@ -204,9 +204,38 @@ class OrderRequest:
     name: str = attrs.field(
         default=attrs.Factory(_default_name, takes_self=True), validator=_check_name
     )
-    peer_id: str | None = None
+    peer_id: str | None = attrs.field(default=None, validator=attrs.validators.optional(_check_id))
     partial_allowed: bool = False
     back_order_requested: bool = False
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        site_id: str,
+        numbers: Sequence[str] | None = None,
+        search: Search | None = None,
+        name: str | None = None,
+        customer_order_id: str | None = None,
+        peer_id: str | None = None,
+        partial_allowed: bool | None = None,
+        back_order_requested: bool | None = None,
+    ) -> OrderRequest:
+        """An OrderRequest from keyword arguments where ``None`` means "the default"."""
+        optional: dict[str, str] = {}
+        if name is not None:
+            optional["name"] = name
+        if customer_order_id is not None:
+            optional["customer_order_id"] = customer_order_id
+        return cls(
+            site_id=site_id,
+            numbers=numbers,  # the converter normalizes and checks it
+            search=search,
+            peer_id=peer_id,
+            partial_allowed=False if partial_allowed is None else partial_allowed,
+            back_order_requested=False if back_order_requested is None else back_order_requested,
+            **optional,
+        )
 
     def __attrs_post_init__(self) -> None:
         if (self.numbers is None) == (self.search is None):
@@ -218,8 +247,6 @@ class OrderRequest:
             if not isinstance(self.search, Search):
                 raise ValidationError("search= takes a bwnumbers.Search(...).")
             self.search.check_orderable()
-        if self.peer_id is not None:
-            _check_id(None, attrs.fields(OrderRequest).peer_id, self.peer_id)  # type: ignore[arg-type]
         for name in ("partial_allowed", "back_order_requested"):
             if not isinstance(getattr(self, name), bool):
                 raise ValidationError(f"{name}= must be True or False.")

@@ -20,8 +20,8 @@ import attrs
 
 from ._client import NumbersClient
 from ._exceptions import (
-    APIError,
     AuthenticationError,
+    BadRequestError,
     BWNumbersError,
     ForbiddenError,
     OrderFailedError,
@@ -171,8 +171,8 @@ class _StatusReporter:
 
 def _is_fatal(error: BWNumbersError) -> bool:
     """Errors that polling again will not cure."""
-    return isinstance(error, AuthenticationError | ForbiddenError | ValidationError) or (
-        isinstance(error, APIError) and error.status == 400
+    return isinstance(
+        error, AuthenticationError | ForbiddenError | BadRequestError | ValidationError
     )
 
 
@@ -232,19 +232,16 @@ async def order_and_wait(
     started = loop.time()
     if timeout is not None and (isinstance(timeout, bool) or timeout <= 0):
         raise ValidationError(f"timeout={timeout!r} must be a number of seconds > 0.")
-    kwargs: dict[str, object] = {
-        "site_id": site_id,
-        "numbers": numbers,
-        "search": search,
-        "peer_id": peer_id,
-        "partial_allowed": bool(partial_allowed),
-        "back_order_requested": bool(back_order_requested),
-    }
-    if name is not None:
-        kwargs["name"] = name
-    if customer_order_id is not None:
-        kwargs["customer_order_id"] = customer_order_id
-    request = OrderRequest(**kwargs)  # type: ignore[arg-type]
+    request = OrderRequest.build(
+        site_id=site_id,
+        numbers=numbers,
+        search=search,
+        name=name,
+        customer_order_id=customer_order_id,
+        peer_id=peer_id,
+        partial_allowed=partial_allowed,
+        back_order_requested=back_order_requested,
+    )
     waiters = receiver.waiters if isinstance(receiver, CallbackReceiver) else receiver
     waiter = waiters.register(request.customer_order_id)
     try:

@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 from xml.parsers import expat
 from xml.sax.saxutils import escape
 
@@ -120,7 +120,8 @@ class _GuardedParser:
             # xmltodict's path holds the open ancestors of the element being started.
             if (len(path) if path is not None else depth) >= MAX_DEPTH:
                 raise _Refused(f"elements are nested deeper than {MAX_DEPTH} levels")
-            depth += 1
+            if path is None:
+                depth += 1
             return handler(name, attrs)
 
         def end(_: str) -> None:
@@ -140,15 +141,11 @@ def _chain(first: Callable[..., Any], second: Callable[..., Any]) -> Callable[..
     return both
 
 
-def _refuse_doctype(*_: Any) -> None:
+def _refuse_doctype(*_: Any) -> NoReturn:
     raise _Refused("a DOCTYPE is not allowed")
 
 
-def _refuse_entity(*_: Any) -> None:
-    raise _Refused("entity declarations and references are not allowed")
-
-
-def _refuse_external_entity(*_: Any) -> int:
+def _refuse_entity(*_: Any) -> NoReturn:
     raise _Refused("entity declarations and references are not allowed")
 
 
@@ -158,7 +155,7 @@ def _refusing_parser(encoding: str | None = None, namespace_separator: str | Non
     parser.StartDoctypeDeclHandler = _refuse_doctype
     parser.EntityDeclHandler = _refuse_entity
     # External entities are never fetched: expat only calls this handler, which refuses.
-    parser.ExternalEntityRefHandler = _refuse_external_entity
+    parser.ExternalEntityRefHandler = _refuse_entity
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     return parser
 
