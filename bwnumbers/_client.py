@@ -2,20 +2,18 @@
 
 Every request goes through :meth:`NumbersClient._request`, the one place that sets auth,
 timeouts and headers, applies the retry policy and maps failures to bwnumbers exceptions.
+How the client authenticates lives in :mod:`bwnumbers._auth`; one HTTP exchange in
+:mod:`bwnumbers._transport`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import enum
-import ipaddress
 import logging
 import os
 import ssl
-import time
 from collections.abc import Mapping
-from http import HTTPStatus
 from types import TracebackType
 from typing import Final, Self
 from urllib.parse import quote, urlsplit
@@ -23,7 +21,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 import attrs
 
-from . import _retry, _xml
+from . import _auth, _retry, _transport, _xml
 from ._exceptions import (
     AmbiguousOrderError,
     APIError,
@@ -51,19 +49,20 @@ from ._models import (
 )
 from ._retry import RetryPolicy
 from ._search import Search
+from ._tokens import AccessToken
+from ._transport import Response
 from ._version import __version__
 
 __all__ = ["DEFAULT_BASE_URL", "NumbersClient"]
 
 log = logging.getLogger("bwnumbers.client")
 
-DEFAULT_BASE_URL: Final = "https://dashboard.bandwidth.com/api"
+# v1 semantics (10-digit numbers, the guide's XML) on the host Bandwidth's docs now use.
+DEFAULT_BASE_URL: Final = "https://api.bandwidth.com/api"
 # Bandwidth's guide suggests "very large" (100 years); ensure_subscription renews before the end.
 DEFAULT_SUBSCRIPTION_EXPIRY: Final = 3_153_600_000
 DEFAULT_RENEW_WITHIN: Final = 86_400
-MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024
 _XML: Final = "application/xml; charset=utf-8"
-_ENV_VARIABLES: Final = ("BW_ACCOUNT_ID", "BW_USERNAME", "BW_PASSWORD")
 
 _STATUS_ERRORS: Final[Mapping[int, type[APIError]]] = {
     400: BadRequestError,
@@ -81,42 +80,6 @@ class ClientState(enum.Enum):
     CLOSED = 3
 
 
-@attrs.frozen
-class _Response:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError(
-            f"base_url={base_url!r} is not an http(s) URL such as {DEFAULT_BASE_URL!r}."
-        )
-    if parts.username is not None or parts.password is not None:
-        raise ValidationError(
-            "base_url must not contain credentials; pass username= and password= instead."
-        )
-    if parts.query or parts.fragment:
-        raise ValidationError("base_url must not have a query string or fragment.")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_insecure_http:
-        raise ValidationError(
-            f"base_url uses plain http:// for {parts.hostname}, which would send your "
-            "credentials unencrypted; use https:// or pass allow_insecure_http=True."
-        )
-    return base_url.rstrip("/")
-
-
 def _check_callback_url(url: str) -> None:
     parts = urlsplit(url) if isinstance(url, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
@@ -127,6 +90,11 @@ def _check_text(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{name} must be a non-empty string.")
     return value
+
+
+def _check_seconds(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValidationError(f"{name}={value!r} must be a number of seconds > 0.")
 
 
 def _id_segment(name: str, value: object) -> str:
@@ -147,39 +115,66 @@ class NumbersClient:
 
     Use it as an async context manager::
 
-        async with NumbersClient(account_id="9900000", username="u", password="p") as client:
+        async with NumbersClient(
+            account_id="9900000", client_id="...", client_secret="..."
+        ) as client:
             found = await client.search_available_numbers(area_code="540", quantity=2)
+
+    Give exactly one way to authenticate: *client_id* and *client_secret* (OAuth 2.0 client
+    credentials, the normal way); *access_token*; or the legacy *username* and *password*.
 
     Args:
         account_id: the Bandwidth account id.
-        username, password: Dashboard API credentials (HTTP Basic). Never logged or shown.
+        client_id, client_secret: OAuth 2.0 client credentials. The client obtains an access
+            token on first use (one token request however many requests are waiting), renews
+            it before it expires, and after a 401 renews it and re-sends the request once.
+        access_token: a token you mint yourself: a string, used as is and never refreshed
+            (a 401 raises :class:`AuthenticationError`), or an async callable returning
+            ``(token, seconds_left)``, called like the token endpoint would be.
+        username, password: a legacy API user (HTTP Basic). Deprecated: Bandwidth stops
+            accepting them on 2026-12-02; a :class:`DeprecationWarning` says so.
         base_url: the API root *including* any version segment, e.g.
-            ``https://dashboard.bandwidth.com/api`` (default) or ``.../api/v1``.
+            ``https://api.bandwidth.com/api`` (default) or ``.../api/v1``.
+        token_url: where client credentials are exchanged for a token. By default
+            Bandwidth's (``https://api.bandwidth.com/api/v1/oauth2/token``) for a
+            ``*.bandwidth.com`` *base_url*, else the same scheme, host and port as *base_url*
+            with ``/api/v1/oauth2/token``, so pointing *base_url* at the emulator or a proxy
+            moves both.
         session: an ``aiohttp.ClientSession`` to use. bwnumbers never closes a session it
             was given; it creates (and closes) its own otherwise.
         timeout: seconds a whole request may take, per attempt (default 30).
         connect_timeout: seconds to establish a connection (default 10).
-        retry: the :class:`RetryPolicy`.
+        token_timeout: seconds one token request may take, per attempt (default 15).
+        retry: the :class:`RetryPolicy`, for API and token requests alike.
         ssl_context: the TLS context for https; certificates are verified by default.
-        allow_insecure_http: permit ``http://`` to a non-loopback host (never do this with
-            real credentials).
+        allow_insecure_http: permit ``http://`` to a non-loopback host for *base_url* and
+            *token_url* (never do this with real credentials).
 
     Raises:
-        ValidationError: an argument is missing or malformed.
+        ValidationError: an argument is missing or malformed, or not exactly one way to
+            authenticate was given.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+       OAuth 2.0 client credentials and *access_token*; Basic is deprecated; the default
+       *base_url* is ``https://api.bandwidth.com/api``.
     """
 
     def __init__(
         self,
         *,
         account_id: str,
-        username: str,
-        password: str,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        access_token: str | _auth.TokenProvider | None = None,
+        username: str | None = None,
+        password: str | None = None,
         base_url: str = DEFAULT_BASE_URL,
+        token_url: str | None = None,
         session: aiohttp.ClientSession | None = None,
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
+        token_timeout: float = 15.0,
         retry: RetryPolicy | None = None,
         ssl_context: ssl.SSLContext | None = None,
         allow_insecure_http: bool = False,
@@ -187,54 +182,77 @@ class NumbersClient:
         self.account_id = _check_text("account_id", account_id)
         if "/" in account_id or "?" in account_id:
             raise ValidationError("account_id must not contain '/' or '?'.")
-        _check_text("username", username)
-        _check_text("password", password)
-        for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ValidationError(f"{name}={value!r} must be a number of seconds > 0.")
-        self.base_url = _check_base_url(base_url, allow_insecure_http=allow_insecure_http)
-        self.retry = retry or RetryPolicy()
-        self._authorization = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode(
-            "ascii"
+        _check_seconds("timeout", timeout)
+        _check_seconds("connect_timeout", connect_timeout)
+        _check_seconds("token_timeout", token_timeout)
+        self.base_url = _transport.check_url(
+            "base_url", base_url, example=DEFAULT_BASE_URL, allow_insecure_http=allow_insecure_http
         )
+        self.token_url = _transport.check_url(
+            "token_url",
+            token_url if token_url is not None else _auth.default_token_url(self.base_url),
+            example=_auth.BANDWIDTH_TOKEN_URL,
+            allow_insecure_http=allow_insecure_http,
+        )
+        self.retry = retry or RetryPolicy()
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
+        self._user_agent = f"bwnumbers/{__version__}"
+        self._auth = _auth.choose(
+            client_id=client_id,
+            client_secret=client_secret,
+            access_token=access_token,
+            username=username,
+            password=password,
+            credentials=lambda cid, secret: _auth.ClientCredentials(
+                client_id=cid,
+                client_secret=secret,
+                token_url=self.token_url,
+                session=self._ensure_session,
+                timeout=token_timeout,
+                retry=self.retry,
+                ssl_context=self._ssl,
+                user_agent=self._user_agent,
+            ),
+        )
         self._session = session
         self._owns_session = session is None
         self._state = ClientState.UNOPENED
         self._subscription_lock = asyncio.Lock()
-        self._user_agent = f"bwnumbers/{__version__}"
 
     @classmethod
     def from_env(cls, **overrides: object) -> NumbersClient:
-        """Build a client from ``BW_ACCOUNT_ID``, ``BW_USERNAME``, ``BW_PASSWORD`` and the
-        optional ``BW_BASE_URL``. Keyword arguments are passed to the constructor.
+        """Build a client from environment variables; keyword arguments override them.
+
+        ``BW_ACCOUNT_ID`` and either ``BW_CLIENT_ID`` with ``BW_CLIENT_SECRET`` (OAuth 2.0
+        client credentials) or the legacy ``BW_USERNAME`` with ``BW_PASSWORD`` (Basic, with a
+        :class:`DeprecationWarning`); client credentials win when both pairs are set. Optional:
+        ``BW_BASE_URL`` and ``BW_TOKEN_URL``.
 
         Raises:
-            ValidationError: a required variable is missing (named in the message; values are
-                never shown).
+            ValidationError: a variable is missing or only half of a pair is set (the message
+                names the variables, never a value).
         """
-        missing = [name for name in _ENV_VARIABLES if not os.environ.get(name)]
-        if missing:
-            raise ValidationError(
-                f"Missing environment variable{'s' if len(missing) > 1 else ''} "
-                f"{', '.join(missing)}: set them to your Bandwidth account id and Dashboard API "
-                "credentials."
-            )
-        kwargs: dict[str, object] = {
-            "account_id": os.environ["BW_ACCOUNT_ID"],
-            "username": os.environ["BW_USERNAME"],
-            "password": os.environ["BW_PASSWORD"],
-        }
-        if os.environ.get("BW_BASE_URL"):
-            kwargs["base_url"] = os.environ["BW_BASE_URL"]
+        kwargs: dict[str, object] = _env_credentials()
+        needs = []
+        if not kwargs and not _AUTH_ARGUMENTS.intersection(overrides):
+            needs.append("BW_CLIENT_ID and BW_CLIENT_SECRET to your OAuth 2.0 client credentials")
+        account_id = _env("BW_ACCOUNT_ID")
+        if account_id is None and "account_id" not in overrides:
+            needs.insert(0, "BW_ACCOUNT_ID to your Bandwidth account id")
+        if needs:
+            raise ValidationError(f"Set {', and '.join(needs)}.")
+        kwargs["account_id"] = account_id
+        for variable, name in (("BW_BASE_URL", "base_url"), ("BW_TOKEN_URL", "token_url")):
+            if os.environ.get(variable):
+                kwargs[name] = os.environ[variable]
         kwargs.update(overrides)
         return cls(**kwargs)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return (
             f"<NumbersClient account_id={self.account_id!r} base_url={self.base_url!r} "
-            f"state={self._state.name}>"
+            f"auth={self._auth.describe()!r} state={self._state.name}>"
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -255,10 +273,14 @@ class NumbersClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the client and the session it created. Safe to call more than once."""
+        """Close the client, stop any token refresh and close the session it created.
+
+        Safe to call more than once.
+        """
         if self._state is ClientState.CLOSED:
             return
         self._state = ClientState.CLOSED
+        await self._auth.aclose()
         if self._owns_session and self._session is not None:
             await self._session.close()
         self._session = None
@@ -277,6 +299,22 @@ class NumbersClient:
             self._session = aiohttp.ClientSession()
         return self._session
 
+    async def authenticate(self) -> AccessToken | None:
+        """Obtain the access token now (or reuse the cached one) and return it.
+
+        Call it at start-up so that wrong client credentials fail there, not on the first
+        order. Returns ``None`` for the legacy Basic credentials, which can only be checked
+        by a request.
+
+        Raises:
+            AuthenticationError: the token endpoint refused the client credentials.
+            TransportError, ServerError: the token endpoint could not be reached.
+
+        .. versionadded:: 0.2
+        """
+        self._ensure_session()
+        return await self._auth.token()
+
     # ------------------------------------------------------------------ the choke point
 
     def _url(self, path: str) -> str:
@@ -291,97 +329,82 @@ class NumbersClient:
         body: bytes | None = None,
         idempotent: bool = True,
         order_id: str | None = None,
-    ) -> _Response:
+    ) -> Response:
         """Send one API request with retries; return a 2xx response or raise.
 
         Non-idempotent requests (*idempotent* false) are retried only when they provably did
-        not execute: refused before sending, or answered 429.
+        not execute: refused before sending, or answered 429 or 401 (see :meth:`_send`).
         """
-        attempt = 0
-        while True:
-            attempt += 1
-            last_try = attempt >= self.retry.attempts
-            try:
-                response = await self._send(method, path, params=params, body=body)
-            except TransportError as failure:
-                if last_try or (failure.request_sent and not idempotent):
-                    raise
-                delay = self.retry.backoff(attempt)
-                log.info("%s %s failed (%s); retrying in %.2f s", method, path, failure, delay)
-                await _retry.sleep(delay)
-                continue
-            if 200 <= response.status < 300:
-                return response
-            error = self._api_error(method, path, response, order_id)
-            retryable = isinstance(error, RateLimitError) or (
-                isinstance(error, ServerError) and idempotent
-            )
-            if last_try or not retryable:
-                raise error
-            delay = self.retry.backoff(attempt)
-            if isinstance(error, RateLimitError) and error.retry_after is not None:
-                if error.retry_after > self.retry.max_rate_limit_wait:
-                    raise error
-                delay = error.retry_after
-            log.info("%s %s answered %d; retrying in %.2f s", method, path, error.status, delay)
-            await _retry.sleep(delay)
+        label = f"{method} {path}"
+        if body is not None:
+            log.debug("%s request body: %s", label, _xml.redact(body))
+
+        async def send() -> Response:
+            return await self._send(label, self._url(path), params, body)
+
+        def error_for(response: Response) -> APIError:
+            return self._api_error(method, path, response, order_id)
+
+        response = await _retry.with_retries(
+            send, error_for, policy=self.retry, idempotent=idempotent, label=label
+        )
+        if response.body:
+            log.debug("%s response body: %s", label, _xml.redact(response.body))
+        return response
 
     async def _send(
-        self, method: str, path: str, *, params: Mapping[str, str] | None, body: bytes | None
-    ) -> _Response:
-        session = self._ensure_session()
+        self, label: str, url: str, params: Mapping[str, str] | None, body: bytes | None
+    ) -> Response:
+        """One attempt, re-sent once with a new token when the API answers 401.
+
+        A 401 means the request was not executed, so re-sending is safe even for
+        ``POST /orders``. Every request refused with the same token shares one renewal.
+        """
+        try:
+            authorization = await self._auth.authorization()
+        except BWNumbersError as error:
+            raise _retry.GiveUp(error) from None
+        response = await self._exchange(label, url, params, body, authorization)
+        if response.status != 401:
+            return response
+        try:
+            renewed = await self._auth.renew(authorization)
+        except BWNumbersError as error:
+            raise _retry.GiveUp(error) from None
+        if renewed is None:
+            return response
+        log.info("%s answered 401; re-sending it once with a new access token", label)
+        return await self._exchange(label, url, params, body, renewed)
+
+    async def _exchange(
+        self,
+        label: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        body: bytes | None,
+        authorization: str,
+    ) -> Response:
         headers = {
-            "Authorization": self._authorization,
+            "Authorization": authorization,
             "User-Agent": self._user_agent,
             "Accept": "application/xml",
         }
         if body is not None:
             headers["Content-Type"] = _XML
-            log.debug("%s %s request body: %s", method, path, _xml.redact(body))
-        started = time.perf_counter()
-        failure: TransportError | None = None
-        try:
-            async with session.request(
-                method,
-                self._url(path),
-                params=params,
-                data=body,
-                headers=headers,
-                timeout=self._timeout,
-                ssl=self._ssl,
-                allow_redirects=False,
-            ) as response:
-                data = await _read_bounded(response)
-                result = _Response(response.status, dict(response.headers), data)
-        except (aiohttp.ClientSSLError, aiohttp.InvalidURL) as exc:
-            failure = TransportError(
-                f"{method} {path} failed: {_describe(exc)}.", method=method, path=path
-            )
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            failure = TransportError(
-                f"Could not connect to Bandwidth for {method} {path}: {_describe(exc)}.",
-                method=method,
-                path=path,
-                request_sent=False,
-            )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            failure = TransportError(
-                f"{method} {path} got no complete answer: {_describe(exc)}.",
-                method=method,
-                path=path,
-            )
-        if failure is not None:
-            # Raised outside the except block on purpose: aiohttp's response errors carry
-            # request_info, whose headers include Authorization; nothing may chain to them.
-            log.debug("%s %s failed after %.1f ms: %s", method, path, _ms(started), failure)
-            raise failure
-        log.debug("%s %s -> %d in %.1f ms", method, path, result.status, _ms(started))
-        if result.body:
-            log.debug("%s %s response body: %s", method, path, _xml.redact(result.body))
-        return result
+        return await _transport.exchange(
+            self._ensure_session(),
+            label.partition(" ")[0],
+            url,
+            label=label,
+            headers=headers,
+            params=params,
+            body=body,
+            timeout=self._timeout,
+            ssl_context=self._ssl,
+        )
 
     def _api_error(
-        self, method: str, path: str, response: _Response, order_id: str | None
+        self, method: str, path: str, response: Response, order_id: str | None
     ) -> APIError:
         code, description, errors = _xml.decode_error(response.body)
         status = response.status
@@ -389,12 +412,13 @@ class NumbersClient:
         error = cls(
             status=status,
             code=code,
-            description=description or _reason(status),
+            description=description or _transport.reason(status),
             body=response.body,
             errors=errors,
             method=method,
             path=path,
             order_id=order_id,
+            hint=self._auth.hint() if status == 401 else None,
         )
         if isinstance(error, RateLimitError):
             error.retry_after = _retry.rate_limit_delay(response.headers)
@@ -740,31 +764,36 @@ class NumbersClient:
         await self._request("PUT", path, body=_xml.encode_close_order(), order_id=order_id)
 
 
-async def _read_bounded(response: aiohttp.ClientResponse) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_any():
-        size += len(chunk)
-        if size > MAX_RESPONSE_BYTES:
-            raise aiohttp.ClientPayloadError(
-                f"the response is larger than {MAX_RESPONSE_BYTES} bytes"
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
+_AUTH_ARGUMENTS: Final = frozenset(
+    {"client_id", "client_secret", "access_token", "username", "password"}
+)
 
 
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    name = type(exc).__name__
-    return f"{name}: {text}" if text else name
+def _env(name: str) -> str | None:
+    return os.environ.get(name) or None
 
 
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "unexpected status"
-
-
-def _ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000
+def _env_credentials() -> dict[str, object]:
+    """The credentials the environment gives: client credentials first, then legacy Basic."""
+    client_id, client_secret = _env("BW_CLIENT_ID"), _env("BW_CLIENT_SECRET")
+    if client_id and client_secret:
+        return {"client_id": client_id, "client_secret": client_secret}
+    if client_id or client_secret:
+        have, lack = (
+            ("BW_CLIENT_ID", "BW_CLIENT_SECRET")
+            if client_id
+            else ("BW_CLIENT_SECRET", "BW_CLIENT_ID")
+        )
+        raise ValidationError(
+            f"{have} is set but {lack} is not: set both to your client credentials."
+        )
+    username, password = _env("BW_USERNAME"), _env("BW_PASSWORD")
+    if username and password:
+        return {"username": username, "password": password}
+    if username or password:
+        have, lack = ("BW_USERNAME", "BW_PASSWORD") if username else ("BW_PASSWORD", "BW_USERNAME")
+        raise ValidationError(
+            f"{have} is set but {lack} is not; better, set BW_CLIENT_ID and BW_CLIENT_SECRET "
+            "instead (API users stop working on 2026-12-02)."
+        )
+    return {}

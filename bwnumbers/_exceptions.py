@@ -8,7 +8,7 @@ Every exception the SDK raises on purpose derives from :class:`BWNumbersError`::
     ├── DecodeError                            a body that is not the XML we expected
     ├── APIError                               Bandwidth answered with an error status
     │   ├── BadRequestError                    400: validation failed on Bandwidth's side
-    │   ├── AuthenticationError                401
+    │   ├── AuthenticationError                401, or the token endpoint refused
     │   ├── ForbiddenError                     403
     │   ├── NotFoundError                      404
     │   ├── ConflictError                      409
@@ -101,6 +101,8 @@ class APIError(BWNumbersError):
         body: the raw response body.
         method, path: the request that failed.
         order_id: the order concerned, when the request was about one.
+
+    *message* replaces the standard sentence; *hint* adds one saying what to do.
     """
 
     def __init__(
@@ -114,6 +116,8 @@ class APIError(BWNumbersError):
         method: str = "",
         path: str = "",
         order_id: str | None = None,
+        message: str | None = None,
+        hint: str | None = None,
     ) -> None:
         self.status = status
         self.code = code
@@ -123,7 +127,8 @@ class APIError(BWNumbersError):
         self.method = method
         self.path = path
         self.order_id = order_id
-        super().__init__(self._sentence())
+        text = message or self._sentence()
+        super().__init__(f"{text} {hint}" if hint else text)
 
     def _sentence(self) -> str:
         where = f" to {self.method} {self.path}" if self.method else ""
@@ -138,7 +143,13 @@ class BadRequestError(APIError):
 
 
 class AuthenticationError(APIError):
-    """HTTP 401: the API username or password was not accepted."""
+    """Bandwidth did not accept the credentials.
+
+    Raised for a 401 from the API that a fresh token did not cure (or that no new token could
+    cure: a static access token, a legacy password), and when the OAuth token endpoint refuses
+    the client credentials (400 or 401) or does not exist (404). The message names the client
+    id and the token URL, never a secret or a token.
+    """
 
 
 class ForbiddenError(APIError):

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import attrs
 
-from ._exceptions import ValidationError
+from ._exceptions import (
+    APIError,
+    BWNumbersError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from ._transport import Response
+
+log = logging.getLogger("bwnumbers.client")
 
 # Above this, X-RateLimit-Reset is epoch milliseconds; above _EPOCH_SECONDS, epoch seconds;
 # below, a number of seconds to wait. Bandwidth does not document the unit, so take all three.
@@ -95,3 +106,63 @@ def rate_limit_delay(headers: Mapping[str, str], *, now: float | None = None) ->
 async def sleep(seconds: float) -> None:
     """Wait between attempts. Tests replace this to retry without really sleeping."""
     await asyncio.sleep(seconds)
+
+
+class GiveUp(Exception):
+    """Raised by a *send* callable for an error that :func:`with_retries` must not retry.
+
+    A failed token request inside an API request is the case: the token request already had
+    retries of its own, and retrying around it again would multiply them.
+    """
+
+    def __init__(self, error: BWNumbersError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+async def with_retries(
+    send: Callable[[], Awaitable[Response]],
+    error_for: Callable[[Response], APIError],
+    *,
+    policy: RetryPolicy,
+    idempotent: bool,
+    label: str,
+) -> Response:
+    """Call *send* until it returns a 2xx response, within *policy*; raise otherwise.
+
+    Non-idempotent requests (*idempotent* false) are retried only when they provably did not
+    execute: refused before sending, or answered 429.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        last_try = attempt >= policy.attempts
+        final: BWNumbersError | None = None
+        try:
+            response = await send()
+        except GiveUp as stop:
+            final = stop.error
+        except TransportError as failure:
+            if last_try or (failure.request_sent and not idempotent):
+                raise
+            delay = policy.backoff(attempt)
+            log.info("%s failed (%s); retrying in %.2f s", label, failure, delay)
+            await sleep(delay)
+            continue
+        if final is not None:
+            raise final  # outside the except block, so it does not chain to GiveUp
+        if 200 <= response.status < 300:
+            return response
+        error = error_for(response)
+        retryable = isinstance(error, RateLimitError) or (
+            isinstance(error, ServerError) and idempotent
+        )
+        if last_try or not retryable:
+            raise error
+        delay = policy.backoff(attempt)
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            if error.retry_after > policy.max_rate_limit_wait:
+                raise error
+            delay = error.retry_after
+        log.info("%s answered %d; retrying in %.2f s", label, error.status, delay)
+        await sleep(delay)

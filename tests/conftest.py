@@ -18,6 +18,7 @@ BASE = "https://dashboard.example.test/api"
 ACCOUNT = "9900000"
 ROOT = f"{BASE}/accounts/{ACCOUNT}"
 PASSWORD = "s3cr3t-api-Pa55"
+TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl"
 
 
 def sample(name: str) -> bytes:
@@ -76,8 +77,12 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 @pytest.fixture
 async def client(sleeps: list[float]) -> AsyncIterator[bwnumbers.NumbersClient]:
-    """A client of a fake Bandwidth at ROOT (use with fake_http)."""
+    """A client of a fake Bandwidth at ROOT (use with fake_http), with a static access token.
+
+    A static token needs no token endpoint, so these unit tests see only the API requests;
+    tests/test_client_oauth.py covers how tokens are obtained.
+    """
     async with bwnumbers.NumbersClient(
-        account_id=ACCOUNT, username="api-user", password=PASSWORD, base_url=BASE
+        account_id=ACCOUNT, access_token=TOKEN, base_url=BASE
     ) as numbers_client:
         yield numbers_client

@@ -33,7 +33,7 @@ from bwnumbers import (
     TransportError,
     ValidationError,
 )
-from tests.conftest import ACCOUNT, BASE, PASSWORD, ROOT, sample
+from tests.conftest import ACCOUNT, BASE, PASSWORD, ROOT, TOKEN, sample
 
 ORDERS = f"{ROOT}/orders"
 ORDER_LOOKUP = re.compile(rf"^{re.escape(ORDERS)}\?customerOrderId=.*$")
@@ -74,8 +74,8 @@ def order_list(customer_order_id: str, order_id: str = "adopted-1") -> bytes:
     [
         ({"account_id": ""}, "account_id"),
         ({"account_id": "1/2"}, "account_id"),
-        ({"username": ""}, "username"),
-        ({"password": ""}, "password"),
+        ({"client_id": ""}, "client_id"),
+        ({"client_secret": ""}, "client_secret"),
         ({"base_url": "ftp://x"}, "not an http"),
         ({"base_url": "dashboard.bandwidth.com/api"}, "not an http"),
         ({"base_url": "https://u:p@dashboard.bandwidth.com/api"}, "credentials"),
@@ -83,11 +83,18 @@ def order_list(customer_order_id: str, order_id: str = "adopted-1") -> bytes:
         ({"base_url": "http://dashboard.bandwidth.com/api"}, "allow_insecure_http"),
         ({"timeout": 0}, "timeout"),
         ({"connect_timeout": -1}, "connect_timeout"),
+        ({"token_timeout": 0}, "token_timeout"),
+        ({"token_url": "http://auth.example.test/token"}, "allow_insecure_http"),
+        ({"token_url": "https://auth.example.test/token?x=1"}, "query"),
     ],
 )
 def test_constructor_refuses_bad_arguments(kwargs: dict[str, object], message: str) -> None:
-    """Bad configuration is a ValidationError that never echoes the password."""
-    arguments: dict[str, object] = {"account_id": ACCOUNT, "username": "u", "password": PASSWORD}
+    """Bad configuration is a ValidationError that never echoes the secret."""
+    arguments: dict[str, object] = {
+        "account_id": ACCOUNT,
+        "client_id": "c",
+        "client_secret": PASSWORD,
+    }
     arguments.update(kwargs)
     with pytest.raises(ValidationError, match=message) as info:
         NumbersClient(**arguments)  # type: ignore[arg-type]
@@ -97,47 +104,28 @@ def test_constructor_refuses_bad_arguments(kwargs: dict[str, object], message: s
 def test_base_url_keeps_version_segment_and_allows_loopback_http() -> None:
     """Any version segment is kept; plain http is fine on loopback or when allowed."""
     for base in ("https://dashboard.bandwidth.com/api/v1/", "https://x.test/v1.0"):
-        client = NumbersClient(account_id="1", username="u", password="p", base_url=base)
+        client = NumbersClient(account_id="1", access_token=TOKEN, base_url=base)
         assert client.base_url == base.rstrip("/")
-    NumbersClient(account_id="1", username="u", password="p", base_url="http://127.0.0.1:9/api")
-    NumbersClient(account_id="1", username="u", password="p", base_url="http://localhost:9")
+    NumbersClient(account_id="1", access_token=TOKEN, base_url="http://127.0.0.1:9/api")
+    NumbersClient(account_id="1", access_token=TOKEN, base_url="http://localhost:9")
     NumbersClient(
-        account_id="1",
-        username="u",
-        password="p",
-        base_url="http://h.test",
-        allow_insecure_http=True,
+        account_id="1", access_token=TOKEN, base_url="http://h.test", allow_insecure_http=True
     )
 
 
 def test_repr_has_no_secrets() -> None:
-    """The repr names the account and URL, never the credentials."""
-    client = NumbersClient(account_id=ACCOUNT, username="api-user", password=PASSWORD)
+    """The repr names the account, URL and client id, never the secret."""
+    client = NumbersClient(account_id=ACCOUNT, client_id="api-client", client_secret=PASSWORD)
     text = repr(client)
     assert ACCOUNT in text
+    assert "api-client" in text
     assert PASSWORD not in text
     assert "Basic" not in text
 
 
-def test_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """from_env reads BW_*; a missing variable is named, and no value is shown."""
-    for name in ("BW_ACCOUNT_ID", "BW_USERNAME", "BW_PASSWORD", "BW_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("BW_USERNAME", "someone")
-    monkeypatch.setenv("BW_PASSWORD", PASSWORD)
-    with pytest.raises(ValidationError, match="BW_ACCOUNT_ID") as info:
-        NumbersClient.from_env()
-    assert PASSWORD not in str(info.value)
-    assert "BW_PASSWORD" not in str(info.value)
-    monkeypatch.setenv("BW_ACCOUNT_ID", "42")
-    monkeypatch.setenv("BW_BASE_URL", "https://x.test/api/v1")
-    client = NumbersClient.from_env(timeout=5)
-    assert (client.account_id, client.base_url) == ("42", "https://x.test/api/v1")
-
-
 async def test_lifecycle_and_reuse_after_close(fake_http: aioresponses) -> None:
     """aclose is idempotent; a closed client refuses work with a RuntimeError."""
-    client = NumbersClient(account_id=ACCOUNT, username="u", password="p", base_url=BASE)
+    client = NumbersClient(account_id=ACCOUNT, access_token=TOKEN, base_url=BASE)
     async with client:
         assert not client.closed
     await client.aclose()
@@ -154,7 +142,7 @@ async def test_injected_session_is_not_closed(fake_http: aioresponses) -> None:
     fake_http.get(f"{ORDERS}/o1", body=sample("order_complete.xml"))
     async with aiohttp.ClientSession() as session:
         async with NumbersClient(
-            account_id=ACCOUNT, username="u", password="p", base_url=BASE, session=session
+            account_id=ACCOUNT, access_token=TOKEN, base_url=BASE, session=session
         ) as client:
             await client.get_order("o1")
         assert not session.closed
@@ -163,7 +151,7 @@ async def test_injected_session_is_not_closed(fake_http: aioresponses) -> None:
 async def test_client_without_context_manager_opens_lazily(fake_http: aioresponses) -> None:
     """Using a client without `async with` works, and aclose cleans up its session."""
     fake_http.get(f"{ORDERS}/o1", body=sample("order_complete.xml"))
-    client = NumbersClient(account_id=ACCOUNT, username="u", password="p", base_url=BASE)
+    client = NumbersClient(account_id=ACCOUNT, access_token=TOKEN, base_url=BASE)
     try:
         assert (await client.get_order("o1")).status is OrderStatus.COMPLETE
     finally:
@@ -174,12 +162,12 @@ async def test_client_without_context_manager_opens_lazily(fake_http: aiorespons
 
 
 async def test_request_headers(fake_http: aioresponses, client: NumbersClient) -> None:
-    """Requests carry Basic auth, our User-Agent, XML content type and explicit timeouts."""
+    """Requests carry the bearer token, our User-Agent and explicit timeouts."""
     fake_http.get(f"{ORDERS}/o1", body=sample("order_complete.xml"))
     await client.get_order("o1")
     (call,) = calls(fake_http, "GET")
     headers = call.kwargs["headers"]
-    assert headers["Authorization"].startswith("Basic ")
+    assert headers["Authorization"] == f"Bearer {TOKEN}"
     assert headers["User-Agent"] == f"bwnumbers/{bwnumbers.__version__}"
     timeout = call.kwargs["timeout"]
     assert (timeout.total, timeout.connect) == (30.0, 10.0)
