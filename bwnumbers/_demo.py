@@ -86,9 +86,22 @@ async def run_demo(report: Report, *, seed: int = 0) -> None:
             bandwidth.client() as client,
             CallbackReceiver(username=callback_user, password=callback_password) as receiver,
         ):
+            token = await client.authenticate()
+            assert token is not None  # the emulator's client uses client credentials
+            say(
+                "token",
+                f"Obtained an OAuth 2.0 access token for client id {bandwidth.client_id} from "
+                f"{client.token_url}: valid {token.lifetime:.0f} s, renewed 60 s before it "
+                f"expires ({bandwidth.token_requests} token request)",
+                token_url=client.token_url,
+                client_id=bandwidth.client_id,
+                lifetime_s=token.lifetime,
+                token_requests=bandwidth.token_requests,
+            )
             say(
                 "receiver",
-                f"Listening for order callbacks at {receiver.url} (Basic auth, challenge flow)",
+                f"Listening for order callbacks at {receiver.url} (Basic auth with the challenge "
+                "flow: Bandwidth has no OAuth for callbacks)",
                 url=receiver.url,
             )
             subscription = await client.ensure_subscription(
@@ -168,7 +181,9 @@ async def run_demo(report: Report, *, seed: int = 0) -> None:
             _say_complete(say, retry)
             say(
                 "done",
-                "Done: two numbers ordered, one conflict recovered, no order lost or duplicated",
+                "Done: two numbers ordered, one conflict recovered, no order lost or duplicated, "
+                f"{bandwidth.token_requests} token request for the whole run",
                 orders=bandwidth.order_count,
                 waiting=len(receiver.waiters),
+                token_requests=bandwidth.token_requests,
             )

@@ -14,8 +14,10 @@ import contextlib
 import json
 import logging
 import os
+import shlex
 import signal
 import sys
+import warnings
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -58,12 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
         "emulator",
         help="run the local Bandwidth API emulator until Ctrl-C",
         description="Run the Bandwidth Dashboard API emulator on loopback, for tests in any "
-        "language. Prints the base URL, account and credentials, then serves until Ctrl-C.",
+        "language. Prints the base URL, account, OAuth client credentials, token URL and the "
+        "legacy Basic credentials, then serves until Ctrl-C.",
     )
     emulator.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     emulator.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     emulator.add_argument("--seed", type=int, default=0, help="inventory and id seed (default 0)")
-    emulator.add_argument("--password", help="API password to accept (default: random)")
+    emulator.add_argument("--client-id", help="OAuth client id to accept (default emulator-client)")
+    emulator.add_argument("--client-secret", help="OAuth client secret to accept (default: random)")
+    emulator.add_argument(
+        "--password", help="legacy API password (Basic) to accept (default: random)"
+    )
 
     account = argparse.ArgumentParser(add_help=False)
     account.add_argument(
@@ -129,14 +136,32 @@ async def _emulator(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # not on Windows
             loop.add_signal_handler(sig, stop.set)
+    options: dict[str, Any] = {"client_id": args.client_id, "client_secret": args.client_secret}
     async with BandwidthEmulator(
-        host=args.host, port=args.port, seed=args.seed, password=args.password
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        password=args.password,
+        **{name: value for name, value in options.items() if value is not None},
     ) as emulator:
-        print(f"base_url:   {emulator.base_url}")
-        print(f"account_id: {emulator.account_id}")
-        print(f"username:   {emulator.username}")
-        print(f"password:   {emulator.password}")
-        print(f"site_id:    {emulator.site_id}")
+        # `key: value` lines that clients in other languages parse; keep the keys stable.
+        for key, value in (
+            ("base_url", emulator.base_url),
+            ("account_id", emulator.account_id),
+            ("client_id", emulator.client_id),
+            ("client_secret", emulator.client_secret),
+            ("token_url", emulator.token_url),
+            ("username", emulator.username),
+            ("password", emulator.password),
+            ("site_id", emulator.site_id),
+        ):
+            print(f"{key + ':':<14} {value}")
+        print(
+            f"export BW_CLIENT_ID={shlex.quote(emulator.client_id)} "
+            f"BW_CLIENT_SECRET={shlex.quote(emulator.client_secret)} "
+            f"BW_ACCOUNT_ID={shlex.quote(emulator.account_id)} "
+            f"BW_BASE_URL={shlex.quote(emulator.base_url)}"
+        )
         print("Serving; press Ctrl-C to stop.", flush=True)
         await stop.wait()
     print("Stopped.", flush=True)
@@ -152,7 +177,13 @@ async def _account(args: argparse.Namespace) -> AsyncIterator[tuple[Any, Any]]:
     from ._client import NumbersClient
 
     if not args.emulator:
-        async with NumbersClient.from_env() as client:
+        # The Basic deprecation is for people here, not a Python warning with a file and line.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DeprecationWarning)
+            client = NumbersClient.from_env()
+        for warning in caught:
+            print(f"bwnumbers {args.command}: warning: {warning.message}", file=sys.stderr)
+        async with client:
             yield client, None
         return
     from .testing import BandwidthEmulator

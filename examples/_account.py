@@ -1,7 +1,8 @@
 """Shared by the examples: a real account from BW_* variables, or the embedded emulator.
 
-Set BW_ACCOUNT_ID, BW_USERNAME, BW_PASSWORD (and optionally BW_BASE_URL, BW_SITE_ID) to run an
-example against Bandwidth; leave them unset to run it on the local emulator.
+Set BW_ACCOUNT_ID, BW_CLIENT_ID and BW_CLIENT_SECRET (OAuth 2.0 client credentials; optionally
+BW_BASE_URL, BW_TOKEN_URL, BW_SITE_ID) to run an example against Bandwidth; leave them unset to
+run it on the local emulator.
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@
 Shows: a long-lived client and receiver, one subscription for the process, and a service
 method that searches, orders and handles a number taken by someone else.
 
-Environment: BW_ACCOUNT_ID, BW_USERNAME, BW_PASSWORD, BW_SITE_ID, CALLBACK_PUBLIC_URL (the
-public URL that reaches this process); without them it runs on the local emulator.
+Environment: BW_ACCOUNT_ID, BW_CLIENT_ID, BW_CLIENT_SECRET (OAuth 2.0 client credentials),
+BW_SITE_ID, CALLBACK_PUBLIC_URL (the public URL that reaches this process); without them it runs
+on the local emulator. The callback credentials stay HTTP Basic: Bandwidth has no OAuth for
+callbacks.
 """
 
 from __future__ import annotations
