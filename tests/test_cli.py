@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import subprocess
 import sys
 
@@ -20,7 +21,9 @@ SECRET_CALLBACK = "cb-Pa55-for-test"
 def known_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the demo's random passwords known, so the test can look for them."""
     values = iter([SECRET_CALLBACK, SECRET_API])
-    monkeypatch.setattr("secrets.token_urlsafe", lambda _n=None: next(values))
+    real = secrets.token_urlsafe
+    # Later draws (the emulator's OAuth client secret, token ids) stay random.
+    monkeypatch.setattr("secrets.token_urlsafe", lambda n=None: next(values, None) or real(n))
 
 
 def test_demo_text(capsys: pytest.CaptureFixture[str]) -> None:

@@ -43,6 +43,7 @@ from ._criteria import (
     match,
 )
 from ._inventory import Inventory, NumberInfo
+from ._tokens import TOKEN_PATH, TokenFailure, TokenIssuer
 
 __all__ = ["BandwidthEmulator", "Delivery", "Faults"]
 
@@ -76,6 +77,13 @@ class Faults:
         rate_limit_reset: seconds until the rate limit resets, sent as ``X-RateLimit-Reset``
             (epoch milliseconds).
         response_delay: seconds to wait before answering every API request.
+        token_failure: make every request to the token endpoint fail until set back to
+            ``None``: ``"503"`` answers 503 with a small HTML page (a proxy in front of a down
+            service), ``"timeout"`` never answers, so the client's own timeout ends the request
+            (``stop()`` still returns at once). ``rate_limit_next`` and ``response_delay``
+            never apply to the token endpoint.
+
+    .. versionadded:: 0.2 *token_failure*.
     """
 
     callback_delay: float = 0.0
@@ -86,6 +94,7 @@ class Faults:
     rate_limit_next: int = 0
     rate_limit_reset: float = 1.0
     response_delay: float = 0.0
+    token_failure: TokenFailure | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -180,12 +189,35 @@ class BandwidthEmulator(StartStop):
             default).
         order_delay: seconds an order stays RECEIVED before it is processed (default 0.05).
         ssl_context: serve HTTPS with this context (for testing certificate handling).
+        client_id, client_secret: the OAuth 2.0 client credentials that
+            ``POST /api/v1/oauth2/token`` accepts (HTTP Basic, ``grant_type=client_credentials``);
+            a random secret by default.
+        token_lifetime: seconds an access token stays valid, sent as ``expires_in``
+            (default 3600: Bandwidth's is undocumented, and 3600 is what every client fixture uses).
+        legacy_basic_auth: accept ``username``/``password`` on the API besides Bearer tokens
+            (default ``True``). ``False`` refuses Basic with 401, as Bandwidth will from
+            2026-12-02.
 
     Attributes:
         faults: the :class:`Faults` to inject.
         deliveries: every notification attempt, in order.
+        legacy_basic_auth: as the argument; change it at any time.
+        client_id, client_secret, token_lifetime: as the arguments (read-only).
+        token_url: the token endpoint, same scheme, host and port as ``base_url``.
+        token_requests: how many requests reached the token endpoint, answered or not.
+
+    Access tokens are HS256 JWTs signed with a key of this emulator alone, with the claims
+    ``accounts`` (``[account_id]``), ``roles`` (``["Numbers"]``, assumed), ``express``,
+    ``sub`` and ``client_id``, ``iat``, ``exp`` and a unique ``jti``. Every API route takes
+    ``Authorization: Bearer <token>`` while the token is unexpired and not revoked; anything
+    else gets the same 401 "Access Denied" as wrong Basic credentials. Token endpoint errors
+    follow RFC 6749 §5.2 (``invalid_client`` 401, ``invalid_request`` and
+    ``unsupported_grant_type`` 400), since Bandwidth documents none.
 
     .. versionadded:: 0.1
+    .. versionadded:: 0.2
+       *client_id*, *client_secret*, *token_lifetime*, *legacy_basic_auth*, the token endpoint,
+       Bearer authentication, :meth:`issue_token` and :meth:`revoke_tokens`.
     """
 
     def __init__(
@@ -201,6 +233,10 @@ class BandwidthEmulator(StartStop):
         peer_id: str = "546348",
         order_delay: float = 0.05,
         ssl_context: ssl.SSLContext | None = None,
+        client_id: str = "emulator-client",
+        client_secret: str | None = None,
+        token_lifetime: float = 3600,
+        legacy_basic_auth: bool = True,
     ) -> None:
         self.host = host
         self._ssl_context = ssl_context
@@ -222,6 +258,13 @@ class BandwidthEmulator(StartStop):
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._expected_auth = self._basic(username, self.password)
+        self.legacy_basic_auth = legacy_basic_auth
+        self._tokens = TokenIssuer(
+            account_id=account_id,
+            client_id=client_id,
+            client_secret=client_secret or secrets.token_urlsafe(24),
+            lifetime=token_lifetime,
+        )
         self.app = self._build_app()
 
     def __repr__(self) -> str:
@@ -234,6 +277,12 @@ class BandwidthEmulator(StartStop):
         """The API root to give a client, e.g. ``http://127.0.0.1:54321/api``."""
         scheme = "https" if self._ssl_context else "http"
         return f"{scheme}://{self.host}:{self.port}/api"
+
+    @property
+    def token_url(self) -> str:
+        """The OAuth 2.0 token endpoint, e.g. ``http://127.0.0.1:54321/api/v1/oauth2/token``."""
+        scheme = "https" if self._ssl_context else "http"
+        return f"{scheme}://{self.host}:{self.port}{TOKEN_PATH}"
 
     async def start(self) -> None:
         """Start listening; ``port`` is the real port afterwards."""
@@ -277,6 +326,46 @@ class BandwidthEmulator(StartStop):
         """Wait until every pending order step and notification has run."""
         while pending := [t for t in self._tasks if not t.done()]:
             await asyncio.gather(*pending, return_exceptions=True)
+
+    # ------------------------------------------------------------------ OAuth 2.0
+
+    @property
+    def client_id(self) -> str:
+        """The OAuth 2.0 client id the token endpoint accepts."""
+        return self._tokens.client_id
+
+    @property
+    def client_secret(self) -> str:
+        """The OAuth 2.0 client secret the token endpoint accepts."""
+        return self._tokens.client_secret
+
+    @property
+    def token_lifetime(self) -> float:
+        """Seconds a token from the token endpoint stays valid."""
+        return self._tokens.lifetime
+
+    @property
+    def token_requests(self) -> int:
+        """How many requests reached the token endpoint, successful or not."""
+        return self._tokens.requests
+
+    def issue_token(self, lifetime: float | None = None) -> str:
+        """A valid access token, minted without HTTP (for pre-minted tokens and expiry tests).
+
+        Args:
+            lifetime: seconds it stays valid (default ``token_lifetime``); zero or less gives
+                a token that is already expired.
+
+        .. versionadded:: 0.2
+        """
+        return self._tokens.issue(lifetime)
+
+    def revoke_tokens(self) -> None:
+        """Refuse every token issued so far from now on; tokens issued later work.
+
+        .. versionadded:: 0.2
+        """
+        self._tokens.revoke_all()
 
     # ------------------------------------------------------------------ test controls
 
@@ -330,7 +419,12 @@ class BandwidthEmulator(StartStop):
         app.router.add_get(f"{prefix}/orders/{{id}}", self._get_order)
         app.router.add_put(f"{prefix}/orders/{{id}}", self._update_order)
         app.router.add_get(f"{prefix}/orders/{{id}}/history", self._order_history)
+        app.router.add_route("*", TOKEN_PATH, self._token)
+        app.on_shutdown.append(self._tokens.release)
         return app
+
+    async def _token(self, request: web.Request) -> web.StreamResponse:
+        return await self._tokens.handle(request, self.faults.token_failure)
 
     @staticmethod
     def _basic(username: str, password: str) -> bytes:
@@ -339,7 +433,9 @@ class BandwidthEmulator(StartStop):
     def _authorized(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
-        if scheme.lower() != "basic":
+        if scheme.lower() == "bearer":
+            return self._tokens.verify(value.strip()) is not None
+        if scheme.lower() != "basic" or not self.legacy_basic_auth:
             return False
         try:
             presented = base64.b64encode(base64.b64decode(value.strip(), validate=True))
@@ -349,6 +445,10 @@ class BandwidthEmulator(StartStop):
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
+        if request.path == TOKEN_PATH:
+            # Like Bandwidth's, the token endpoint authenticates clients itself and is neither
+            # rate limited nor slowed by the API's faults.
+            return await handler(request)
         try:
             if self.faults.response_delay:
                 await asyncio.sleep(self.faults.response_delay)
