@@ -178,6 +178,9 @@ class _Refreshing:
         self._described = described
         self._hint = hint
 
+    def __repr__(self) -> str:
+        return f"<bearer tokens of {self._described}, {self._cache!r}>"
+
     def describe(self) -> str:
         return self._described
 

@@ -32,13 +32,14 @@ def test_demo_text(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     steps = [re.sub(r"^\[\s*\d+ ms\]\s+", "", line).split()[0] for line in out.splitlines()]
     assert steps == [
-        "emulator", "receiver", "subscription", "search", "order-status", "order-complete",
+        "emulator", "token", "receiver", "subscription", "search", "order-status", "order-complete",
         "fetch", "contention", "order-status", "order-failed", "search-again", "order-status",
         "order-complete", "done",
     ]  # fmt: skip
     assert re.search(r"^\[\s*\d+ ms\] ", out, re.MULTILINE)
     assert "FAILED with 5005" in out
     assert "learned by callback" in out
+    assert "valid 3600 s" in out
 
 
 def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,6 +53,10 @@ def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert failed["codes"] == [5005]
     assert records[-1]["orders"] == 3
     assert records[-1]["waiting"] == 0
+    (token,) = [r for r in records if r["step"] == "token"]
+    assert token["lifetime_s"] == 3600
+    assert token["token_url"].endswith("/api/v1/oauth2/token")
+    assert records[-1]["token_requests"] == 1  # one token for the whole run
     assert all(isinstance(r["elapsed_ms"], float) for r in records)
 
 
@@ -113,7 +118,8 @@ def test_errors_are_one_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Errors print one clear line and exit 1, never a traceback."""
-    for name in ("BW_ACCOUNT_ID", "BW_USERNAME", "BW_PASSWORD"):
+    for name in ("BW_ACCOUNT_ID", "BW_CLIENT_ID", "BW_CLIENT_SECRET", "BW_USERNAME",
+                 "BW_PASSWORD"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     assert cli.main(argv) == 1
     err = capsys.readouterr().err

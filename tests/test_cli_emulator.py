@@ -3,38 +3,84 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shlex
 import signal
 import sys
 
 from bwnumbers import NumbersClient
 
 
+async def bwnumbers_command(*argv: str, env: dict[str, str]) -> tuple[int, str, str]:
+    """Run `python -m bwnumbers ...` with *env* added to a BW_*-free environment."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bwnumbers", *argv, env={**clean, **env},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
 async def test_emulator_command_serves_and_stops_on_ctrl_c() -> None:
-    """It prints how to connect, serves real requests, and exits 0 on SIGINT."""
+    """It prints how to connect (client credentials first), serves, and exits 0 on SIGINT."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bwnumbers", "emulator", "--seed", "3", "--password", "pw-1",
+        "--client-id", "cli-client", "--client-secret", "cli-secret-1",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert process.stdout is not None
     settings: dict[str, str] = {}
+    exports = ""
     try:
         async with asyncio.timeout(20):
             while not (line := (await process.stdout.readline()).decode()).startswith("Serving"):
                 assert line, "the emulator exited before serving"
+                if line.startswith("export "):
+                    exports = line
+                    continue
                 key, _, value = line.partition(":")
                 settings[key.strip()] = value.strip()
         assert settings["password"] == "pw-1"
         assert settings["site_id"] == "743"
+        assert (settings["client_id"], settings["client_secret"]) == ("cli-client", "cli-secret-1")
         assert settings["base_url"].startswith("http://127.0.0.1:")
+        assert settings["token_url"] == settings["base_url"] + "/v1/oauth2/token"
+        env = dict(shlex.split(word)[0].split("=", 1) for word in exports.split()[1:])
+        assert env == {
+            "BW_CLIENT_ID": "cli-client",
+            "BW_CLIENT_SECRET": "cli-secret-1",
+            "BW_ACCOUNT_ID": settings["account_id"],
+            "BW_BASE_URL": settings["base_url"],
+        }
         async with NumbersClient(
             account_id=settings["account_id"],
-            username=settings["username"],
-            password=settings["password"],
+            client_id=settings["client_id"],
+            client_secret=settings["client_secret"],
             base_url=settings["base_url"],
         ) as client:
             found = await client.search_available_numbers(area_code="540", quantity=2)
         assert len(found.numbers) == 2
+
+        # A newcomer pastes the export line and uses the commands.
+        code, out, err = await bwnumbers_command("search", "--area-code", "540", env=env)
+        assert code == 0, err
+        assert "number(s)" in err
+        assert "warning" not in err
+
+        # The legacy pair still works; the deprecation is one line on stderr, not a warning.
+        legacy = {"BW_ACCOUNT_ID": settings["account_id"], "BW_BASE_URL": settings["base_url"],
+                  "BW_USERNAME": settings["username"], "BW_PASSWORD": "pw-1"}  # fmt: skip
+        code, out, err = await bwnumbers_command("order-status", "no-such-order", env=legacy)
+        lines = err.strip().splitlines()
+        assert code == 1
+        assert len(lines) == 2, err
+        assert lines[0].startswith("bwnumbers order-status: warning: ")
+        assert "2026-12-02" in lines[0]
+        assert "DeprecationWarning" not in err
+        assert "does not exist" in lines[1]
     finally:
         process.send_signal(signal.SIGINT)
         async with asyncio.timeout(20):

@@ -16,7 +16,6 @@ from bwnumbers import (
     AuthenticationError,
     DecodeError,
     NumbersClient,
-    RetryPolicy,
     ServerError,
     TransportError,
     ValidationError,
@@ -440,7 +439,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
                 "BW_PASSWORD": "pw-1",
             },
             "client id 'cid'",
-        ),  # fmt: skip
+        ),
         ({"BW_USERNAME": "u", "BW_PASSWORD": "pw-1"}, "API user 'u'"),
     ],
 )
@@ -491,7 +490,7 @@ def test_from_env_urls_and_overrides(env: pytest.MonkeyPatch) -> None:
                 "BW_PASSWORD": "pw-1",
             },
             ["BW_CLIENT_SECRET"],
-        ),  # fmt: skip
+        ),
         ({"BW_ACCOUNT_ID": "42", "BW_USERNAME": "u"}, ["BW_PASSWORD", "BW_CLIENT_ID"]),
         ({"BW_ACCOUNT_ID": "42", "BW_PASSWORD": "pw-1"}, ["BW_USERNAME"]),
     ],

@@ -245,10 +245,11 @@ def free_port() -> int:
 async def test_refused_connections_are_retried_and_order_once() -> None:
     """While nothing listens the POST is retried; once Bandwidth is up exactly one order exists."""
     port = free_port()
-    emulator = BandwidthEmulator(port=port, password="pw")
+    emulator = BandwidthEmulator(port=port)
     retry = RetryPolicy(attempts=8, initial_backoff=0.1, max_backoff=0.4)
+    # A token minted up front, so that it is the POST itself that meets the refusals.
     async with NumbersClient(
-        account_id=emulator.account_id, username=emulator.username, password="pw",
+        account_id=emulator.account_id, access_token=emulator.issue_token(),
         base_url=f"http://127.0.0.1:{port}/api", retry=retry,
     ) as client:  # fmt: skip
 
@@ -282,7 +283,7 @@ async def test_server_that_never_answers_fails_within_the_timeout() -> None:
     started = time.perf_counter()
     try:
         async with NumbersClient(
-            account_id="1", username="u", password="p", base_url=f"http://127.0.0.1:{port}",
+            account_id="1", access_token="t", base_url=f"http://127.0.0.1:{port}",
             timeout=0.3, retry=retry,
         ) as client:  # fmt: skip
             with pytest.raises(TransportError, match="no complete answer"):

@@ -15,9 +15,9 @@ from bwnumbers import (
     RetryPolicy,
     ServerError,
     TransportError,
+    _tokens,
     order_and_wait,
 )
-from bwnumbers import _tokens
 from bwnumbers.testing import BandwidthEmulator
 
 

@@ -293,7 +293,7 @@ async def test_ambiguous_post_leaves_no_waiter(
     fake_http.post(f"{ROOT}/orders", status=500)
     fake_http.get(re.compile(rf"{re.escape(ROOT)}/orders\?.*"), status=204)
     receiver = CallbackReceiver()
-    async with NumbersClient(account_id="9900000", username="u", password="p", base_url=BASE) as c:
+    async with NumbersClient(account_id="9900000", access_token="t", base_url=BASE) as c:
         with pytest.raises(AmbiguousOrderError):
             await order_and_wait(c, receiver, site_id="743", numbers=["5402278098"])
     assert len(receiver.waiters) == 0

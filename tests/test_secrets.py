@@ -1,4 +1,4 @@
-"""No password, callback password or Authorization value leaks anywhere."""
+"""No password, client secret, access token or Authorization value leaks anywhere."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import base64
 import logging
 import re
 import traceback
+from typing import Any
 
 import aiohttp
 import pytest
@@ -15,10 +16,16 @@ from bwnumbers import BWNumbersError, NumbersClient, Search
 from tests.conftest import ACCOUNT, BASE, PASSWORD, ROOT, sample
 
 CALLBACK_PASSWORD = "cb-Pa55word-xyz"
+CLIENT_SECRET = "cl13nt-S3cret-abc"
+ACCESS_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJsZWFrIn0.bGVha3ktc2ln"
+TOKEN_URL = "https://dashboard.example.test/api/v1/oauth2/token"
 SECRETS = (
     PASSWORD,
     CALLBACK_PASSWORD,
+    CLIENT_SECRET,
+    ACCESS_TOKEN,
     base64.b64encode(f"api-user:{PASSWORD}".encode()).decode(),
+    base64.b64encode(f"api-client:{CLIENT_SECRET}".encode()).decode(),
     "Authorization",
 )
 
@@ -35,23 +42,27 @@ def _chain(exc: BaseException) -> list[BaseException]:
 async def test_full_flow_at_debug_leaks_nothing(
     fake_http: aioresponses, caplog: pytest.LogCaptureFixture, sleeps: list[float]
 ) -> None:
-    """Every call and failure, logged at DEBUG, never shows a secret anywhere."""
+    """Every call and failure, logged at DEBUG, never shows a secret or token anywhere."""
     caplog.set_level(logging.DEBUG)
     orders = f"{ROOT}/orders"
+    fake_http.post(TOKEN_URL, payload={"access_token": ACCESS_TOKEN, "expires_in": 3600})
+    fake_http.post(TOKEN_URL, payload={"access_token": ACCESS_TOKEN + "2", "expires_in": 3600})
     fake_http.post(f"{ROOT}/subscriptions", status=201, headers={"Location": "x/sub-1"})
     fake_http.get(re.compile(r".*/availableNumbers.*"), body=sample("search_list.xml"))
     fake_http.post(orders, status=500, body=b"<html>boom</html>")
     fake_http.get(re.compile(rf"{re.escape(orders)}\?.*"), status=204)
-    fake_http.get(f"{orders}/o1", status=401, body=b"<html>no</html>")
+    fake_http.get(f"{orders}/o1", status=401, body=b"<html>no</html>", repeat=True)
     fake_http.get(f"{orders}/o2", exception=aiohttp.ServerDisconnectedError(), repeat=True)
     fake_http.get(f"{orders}/o3", exception=TimeoutError(), repeat=True)
     fake_http.get(f"{orders}/o4", body=b"<OrderResponse>")
 
     errors: list[BaseException] = []
     async with NumbersClient(
-        account_id=ACCOUNT, username="api-user", password=PASSWORD, base_url=BASE
+        account_id=ACCOUNT, client_id="api-client", client_secret=CLIENT_SECRET, base_url=BASE
     ) as client:
-        texts = [repr(client)]
+        auth: Any = client._auth
+        texts = [repr(client), repr(await client.authenticate()), repr(auth)]
+        texts += [repr(auth._cache), repr(auth._cache._source)]
         await client.create_subscription(
             "https://me.test/bw", username="cb", password=CALLBACK_PASSWORD
         )
@@ -67,7 +78,34 @@ async def test_full_flow_at_debug_leaks_nothing(
                 await call
             errors.append(info.value)
 
-    assert len(errors) == 5
+    # The token endpoint's failures, and the legacy Basic user, leak nothing either.
+    for status, body in (
+        (401, b'{"error":"invalid_client"}'),
+        (404, b""),
+        (503, b"<html>down</html>"),
+        (200, b"<html>not json</html>"),
+        (200, b'{"access_token": "' + ACCESS_TOKEN.encode() + b'", "expires_in": "soon"}'),
+    ):
+        fake_http.post(TOKEN_URL, status=status, body=body, repeat=status == 503)
+        async with NumbersClient(
+            account_id=ACCOUNT, client_id="api-client", client_secret=CLIENT_SECRET, base_url=BASE
+        ) as failing:
+            with pytest.raises(BWNumbersError) as info:
+                await failing.get_order("o1")
+            errors.append(info.value)
+        fake_http.clear()
+    fake_http.get(f"{orders}/o5", status=401, body=b"<html>no</html>")
+    with pytest.warns(DeprecationWarning, match="2026-12-02"):
+        legacy = NumbersClient(
+            account_id=ACCOUNT, username="api-user", password=PASSWORD, base_url=BASE
+        )
+    async with legacy:
+        texts.append(repr(legacy))
+        with pytest.raises(BWNumbersError) as info:
+            await legacy.get_order("o5")
+        errors.append(info.value)
+
+    assert len(errors) == 11
     for error in errors:
         for link in _chain(error):
             texts.extend(
@@ -122,7 +160,7 @@ async def test_faulty_flow_on_the_emulator_leaks_nothing(caplog: pytest.LogCaptu
         with pytest.raises(OrderFailedError) as failed:
             await order_and_wait(client, receiver, site_id="743", numbers=["5402278098"])
         errors.append(failed.value)
-        async with emulator.client(password="bad-" + api_password) as wrong:
+        async with emulator.client(client_secret="bad-" + api_password) as wrong:
             with pytest.raises(BWNumbersError) as unauthorized:
                 await wrong.get_order("x")
             errors.append(unauthorized.value)
@@ -136,9 +174,12 @@ async def test_faulty_flow_on_the_emulator_leaks_nothing(caplog: pytest.LogCaptu
         await emulator.settle()
         texts += [repr(client), repr(receiver), repr(emulator), *map(repr, results)]
         texts += [repr(s) for s in await client.list_subscriptions()]
+    token = emulator.issue_token()
     secrets = (
         api_password,
         "bad-" + api_password,
+        emulator.client_secret,
+        token.split(".")[0] + "." + token.split(".")[1][:20],  # any token's header and claims
         CALLBACK_PASSWORD,
         "wrong-pw-1",
         base64.b64encode(f"{emulator.username}:{api_password}".encode()).decode(),

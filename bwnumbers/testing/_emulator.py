@@ -59,6 +59,7 @@ _ORDER_TYPES_FOR_SUBSCRIPTIONS = frozenset({
     "emergencyNotificationGroup", "emergencyEndpointGroup", "tollfreePortingValidations",
 })  # fmt: skip
 _FINAL = frozenset({"COMPLETE", "PARTIAL", "FAILED"})
+_OTHER_AUTH = frozenset({"access_token", "username", "password"})
 
 
 @attrs.define(kw_only=True)
@@ -312,13 +313,14 @@ class BandwidthEmulator(StartStop):
             self._session = None
 
     def client(self, **kwargs: object) -> NumbersClient:
-        """A :class:`NumbersClient` for this emulator (use it with ``async with``)."""
-        arguments: dict[str, object] = {
-            "account_id": self.account_id,
-            "username": self.username,
-            "password": self.password,
-            "base_url": self.base_url,
-        }
+        """A :class:`NumbersClient` for this emulator, on its client credentials.
+
+        Use it with ``async with``. Keyword arguments are passed on; giving ``access_token=``
+        or ``username=``/``password=`` replaces the client credentials.
+        """
+        arguments: dict[str, object] = {"account_id": self.account_id, "base_url": self.base_url}
+        if not _OTHER_AUTH.intersection(kwargs):
+            arguments.update(client_id=self.client_id, client_secret=self.client_secret)
         arguments.update(kwargs)
         return NumbersClient(**arguments)  # type: ignore[arg-type]
 
