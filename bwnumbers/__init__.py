@@ -6,6 +6,7 @@ an order on the way.
 
 from __future__ import annotations
 
+from ._auth import TokenProvider
 from ._client import NumbersClient
 from ._exceptions import (
     AmbiguousOrderError,
@@ -42,12 +43,14 @@ from ._ordering import OrderResult, PollPolicy, ResultSource, StatusUpdate, orde
 from ._receiver import CallbackReceiver
 from ._retry import RetryPolicy
 from ._search import Search
+from ._tokens import AccessToken
 from ._version import __version__
 from ._waiters import OrderWaiters
 from ._xml import parse_notification
 
 __all__ = [
     "APIError",
+    "AccessToken",
     "AmbiguousOrderError",
     "AuthenticationError",
     "BWNumbersError",
@@ -80,6 +83,7 @@ __all__ = [
     "ServerError",
     "StatusUpdate",
     "Subscription",
+    "TokenProvider",
     "TransportError",
     "ValidationError",
     "__version__",

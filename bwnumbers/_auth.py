@@ -12,6 +12,7 @@ import base64
 import inspect
 import json
 import math
+import ssl
 import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -235,7 +236,7 @@ class ClientCredentials:
         session: Callable[[], aiohttp.ClientSession],
         timeout: float,
         retry: RetryPolicy,
-        ssl_context: object,
+        ssl_context: ssl.SSLContext | bool,
         user_agent: str,
     ) -> None:
         self.client_id = client_id
@@ -271,7 +272,7 @@ class ClientCredentials:
             headers=self._headers,
             body=b"grant_type=client_credentials",
             timeout=self._timeout,
-            ssl_context=self._ssl,  # type: ignore[arg-type]
+            ssl_context=self._ssl,
         )
 
     def _error(self, response: _transport.Response) -> APIError:

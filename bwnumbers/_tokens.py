@@ -154,7 +154,16 @@ class TokenCache:
             flight = self._start()
         # shield: one caller giving up (its own timeout) must not cancel the fetch that the
         # others are waiting on.
-        return await asyncio.shield(flight)
+        try:
+            return await asyncio.shield(flight)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if flight.cancelled() and current is not None and not current.cancelling():
+                # aclose() cancelled the fetch, not our caller: say so instead.
+                raise RuntimeError(
+                    f"The client was closed while waiting for an access token of {self._what}."
+                ) from None
+            raise
 
     async def _fetch(self, epoch: int) -> AccessToken:
         self.fetches += 1

@@ -162,3 +162,46 @@ async def test_basic_works_until_the_emulator_refuses_it() -> None:
                 warnings.simplefilter("error")
                 async with emulator.client() as oauth:  # client credentials work either way
                     await oauth.search_available_numbers(area_code="540", quantity=1)
+
+
+def token_fetches() -> list[asyncio.Task[object]]:
+    """Token fetches still running on this loop."""
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if not task.done() and "TokenCache._fetch" in repr(task.get_coro())
+    ]
+
+
+async def test_aclose_ends_a_hanging_token_request(bandwidth_emulator: BandwidthEmulator) -> None:
+    """Closing the client while a token request hangs ends it and tells the waiting request."""
+    bandwidth_emulator.faults.token_failure = "timeout"
+    client = bandwidth_emulator.client()
+    request = asyncio.ensure_future(client.search_available_numbers(area_code="540", quantity=1))
+    async with asyncio.timeout(5):
+        while bandwidth_emulator.token_requests == 0:
+            await asyncio.sleep(0.01)
+    assert token_fetches()
+    await client.aclose()
+    with pytest.raises(RuntimeError, match="closed while waiting for an access token"):
+        await request
+    assert not token_fetches()
+
+
+async def test_aclose_ends_a_background_refresh(
+    bandwidth_emulator: BandwidthEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refresh running in the background when the client closes does not outlive it."""
+    now = [5000.0]
+    monkeypatch.setattr(_tokens, "clock", lambda: now[0])
+    async with bandwidth_emulator.client() as client:
+        token = await client.authenticate()
+        assert token is not None
+        bandwidth_emulator.faults.token_failure = "timeout"
+        now[0] += token.lifetime - 10
+        await client.search_available_numbers(area_code="540", quantity=1)  # starts the refresh
+        async with asyncio.timeout(5):
+            while bandwidth_emulator.token_requests < 2:
+                await asyncio.sleep(0.01)
+        assert len(token_fetches()) == 1
+    assert not token_fetches()

@@ -215,7 +215,7 @@ async def test_a_cancelled_waiter_does_not_cancel_the_fetch(clock: FakeClock) ->
 
 
 async def test_aclose_cancels_a_fetch_in_progress(clock: FakeClock) -> None:
-    """aclose leaves no fetch running, and waiters are cancelled rather than left hanging."""
+    """aclose leaves no fetch running; a waiter learns the client closed, not a bare cancel."""
     source = Source()
     source.gate = asyncio.Event()
     cache = TokenCache(source, what="test")
@@ -223,8 +223,9 @@ async def test_aclose_cancels_a_fetch_in_progress(clock: FakeClock) -> None:
     await asyncio.sleep(0)
     await cache.aclose()
     assert not cache._flights
-    with pytest.raises(asyncio.CancelledError):
+    with pytest.raises(RuntimeError, match="closed while waiting"):
         await waiter
+    assert not waiter.cancelled()
 
 
 def test_access_token_repr_hides_the_value() -> None:
@@ -243,3 +244,16 @@ async def test_repr_hides_the_token(clock: FakeClock, caplog: pytest.LogCaptureF
     assert "3600 s left" in repr(cache)
     assert "token-1" not in caplog.text
     await cache.aclose()
+
+
+async def test_cancelling_a_waiter_still_cancels_it(clock: FakeClock) -> None:
+    """A caller cancelled while waiting sees CancelledError, never the closed-client error."""
+    source = Source()
+    source.gate = asyncio.Event()
+    cache = TokenCache(source, what="test")
+    waiter = asyncio.create_task(cache.get())
+    await asyncio.sleep(0)
+    waiter.cancel()
+    await cache.aclose()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
