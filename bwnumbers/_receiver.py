@@ -132,10 +132,13 @@ class CallbackReceiver(StartStop):
         self._challenge = {"WWW-Authenticate": f'Basic realm="{realm}"'}
         self._hooks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
+        # The task of each connection our own server is serving (see stop()).
+        self._connections: set[asyncio.Task[None]] = set()
         # Our own server hands us compressed bodies and we inflate them within max_body;
         # a server of the user's decompresses before we see the body (up to aiohttp's limit).
         self._inflate = False
         self.app = web.Application()
+        self.app.on_response_prepare.append(self._track_connection)
         self.app[RECEIVER_KEY] = self
         self.app.router.add_post(path, self.handle)
 
@@ -174,10 +177,22 @@ class CallbackReceiver(StartStop):
         log.info("Receiving Bandwidth callbacks at %s", self.url)
 
     async def stop(self) -> None:
-        """Stop listening, finish pending hooks, and release every waiting order."""
+        """Stop listening, finish pending hooks, and release every waiting order.
+
+        No task of the receiver's own server outlives the call.
+        """
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+            # aiohttp's cleanup waits for the connections it knows and cancels what remains,
+            # but it forgets a connection whose client left while aiohttp was still reading
+            # ("lingering" on) the rest of a body answered unread (408, 413, 404...): that
+            # task would read on for up to 10 s after stop(). What it cancels, it does not
+            # await. So: cancel and await every connection task still running.
+            leftovers = list(self._connections)
+            for task in leftovers:
+                task.cancel()
+            await asyncio.gather(*leftovers, return_exceptions=True)
         if self._hooks:
             await asyncio.gather(*self._hooks, return_exceptions=True)
         self.waiters.close()
@@ -225,6 +240,18 @@ class CallbackReceiver(StartStop):
             # A bug of ours must not become a 5xx: Bandwidth only records the answer anyway.
             log.exception("Failed to process a Bandwidth callback")
             return web.Response(status=400, text="could not process the notification")
+
+    async def _track_connection(self, request: web.Request, _: web.StreamResponse) -> None:
+        """Remember the task of each connection our own server answers on, for :meth:`stop`.
+
+        A response signal rather than a middleware: both see every answer, 404s and 405s
+        included, but a middleware would make every callback pay for aiohttp's middleware
+        machinery.
+        """
+        # Only when this app is the root one, not when it is mounted into someone else's app.
+        if request.match_info.apps[0] is self.app and request.task not in self._connections:
+            self._connections.add(request.task)
+            request.task.add_done_callback(self._connections.discard)
 
     def _authorized(self, request: web.Request) -> bool:
         assert self._credentials is not None

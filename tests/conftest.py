@@ -1,9 +1,7 @@
-"""Shared fixtures: fake HTTP for unit tests, recorded sleeps, XML samples, async hygiene."""
+"""Shared fixtures: fake HTTP for unit tests, recorded sleeps, XML samples; async hygiene."""
 
 from __future__ import annotations
 
-import gc
-import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,40 +18,14 @@ ROOT = f"{BASE}/accounts/{ACCOUNT}"
 PASSWORD = "s3cr3t-api-Pa55"
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl"
 
+# The async hygiene checks every test gets (tests/_hygiene.py), and pytester, with which
+# tests/test_hygiene.py shows that those checks catch what they should.
+pytest_plugins = ["pytester", "tests._hygiene"]
+
 
 def sample(name: str) -> bytes:
     """The bytes of tests/data/*name*."""
     return (DATA / name).read_bytes()
-
-
-class _Collector(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-@pytest.fixture(autouse=True)
-def _asyncio_hygiene() -> Iterator[None]:
-    """Fail a test that leaves a task pending at garbage collection or an error unretrieved.
-
-    asyncio reports these through its logger, not as warnings, so filterwarnings cannot.
-    """
-    collector = _Collector()
-    logger = logging.getLogger("asyncio")
-    logger.addHandler(collector)
-    try:
-        yield
-        gc.collect()
-    finally:
-        logger.removeHandler(collector)
-    leaks = [
-        m for m in collector.messages
-        if "Task was destroyed" in m or "never retrieved" in m or "Unclosed" in m
-    ]  # fmt: skip
-    assert not leaks, leaks
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -178,6 +178,52 @@ async def test_slow_body_is_408_while_others_are_served(http: aiohttp.ClientSess
         await asyncio.sleep(0.05)
         assert (await post(http, receiver.url))[0] == 200
         assert await slow_task == 408
+
+
+@pytest.mark.parametrize(("suffix", "refusal"), [("", 408), ("/nope", 404)])
+async def test_stop_leaves_no_task_after_a_refused_body_whose_client_left(
+    http: aiohttp.ClientSession, suffix: str, refusal: int
+) -> None:
+    """After a refusal whose client left mid-body, stop() leaves no server task still reading."""
+    async with CallbackReceiver(read_timeout=0.1) as receiver:
+
+        async def stalled() -> AsyncIterator[bytes]:
+            yield BODY[:10]
+            await asyncio.sleep(30)
+
+        async with http.post(receiver.url + suffix, data=stalled()) as response:
+            assert response.status == refusal
+        await asyncio.sleep(0.05)  # the client has gone; aiohttp still waits for the rest
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+async def test_stop_leaves_the_connections_of_a_host_app_alone(
+    http: aiohttp.ClientSession,
+) -> None:
+    """A receiver both mounted and started only cancels its own server's connections on stop()."""
+    host_connections: list[asyncio.Task[None]] = []
+
+    @web.middleware
+    async def record(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        host_connections.append(request.task)
+        return await handler(request)
+
+    receiver = CallbackReceiver(path="/bandwidth")
+    host = web.Application(middlewares=[record])
+    host.add_subapp("/hooks", receiver.app)
+    runner = web.AppRunner(host)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        await receiver.start()
+        status, _ = await post(http, f"http://127.0.0.1:{runner.addresses[0][1]}/hooks/bandwidth")
+        assert status == 200
+        await receiver.stop()
+        assert not host_connections[0].done()  # the keep-alive connection is still served
+    finally:
+        await runner.cleanup()
 
 
 async def test_other_methods_are_not_5xx(
