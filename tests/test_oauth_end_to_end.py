@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
+from collections.abc import Callable
 
 import pytest
 
@@ -66,12 +67,18 @@ async def test_revoked_token_post_orders_is_resent_and_orders_once(
     assert bandwidth_emulator.token_requests == 2
 
 
+@pytest.fixture
+def now(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The token clock, replaced: move time by changing ``now[0]``."""
+    fake = [5000.0]
+    monkeypatch.setattr(_tokens, "clock", lambda: fake[0])
+    return fake
+
+
 async def test_refresh_before_expiry_on_a_fake_clock(
-    bandwidth_emulator: BandwidthEmulator, monkeypatch: pytest.MonkeyPatch
+    bandwidth_emulator: BandwidthEmulator, now: list[float]
 ) -> None:
     """Time moved into the refresh window causes one background refresh; nothing waits."""
-    now = [5000.0]
-    monkeypatch.setattr(_tokens, "clock", lambda: now[0])
     async with bandwidth_emulator.client() as client:
         first = await client.authenticate()
         assert first is not None
@@ -164,6 +171,15 @@ async def test_basic_works_until_the_emulator_refuses_it() -> None:
                     await oauth.search_available_numbers(area_code="540", quantity=1)
 
 
+async def eventually(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Wait until *condition* holds (it watches the emulator's counters), or fail."""
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    pytest.fail(f"the condition did not hold within {seconds} s")
+
+
 def token_fetches() -> list[asyncio.Task[object]]:
     """Token fetches still running on this loop."""
     return [
@@ -178,9 +194,7 @@ async def test_aclose_ends_a_hanging_token_request(bandwidth_emulator: Bandwidth
     bandwidth_emulator.faults.token_failure = "timeout"
     client = bandwidth_emulator.client()
     request = asyncio.ensure_future(client.search_available_numbers(area_code="540", quantity=1))
-    async with asyncio.timeout(5):
-        while bandwidth_emulator.token_requests == 0:
-            await asyncio.sleep(0.01)
+    await eventually(lambda: bandwidth_emulator.token_requests == 1)
     assert token_fetches()
     await client.aclose()
     with pytest.raises(RuntimeError, match="closed while waiting for an access token"):
@@ -189,19 +203,15 @@ async def test_aclose_ends_a_hanging_token_request(bandwidth_emulator: Bandwidth
 
 
 async def test_aclose_ends_a_background_refresh(
-    bandwidth_emulator: BandwidthEmulator, monkeypatch: pytest.MonkeyPatch
+    bandwidth_emulator: BandwidthEmulator, now: list[float]
 ) -> None:
     """A refresh running in the background when the client closes does not outlive it."""
-    now = [5000.0]
-    monkeypatch.setattr(_tokens, "clock", lambda: now[0])
     async with bandwidth_emulator.client() as client:
         token = await client.authenticate()
         assert token is not None
         bandwidth_emulator.faults.token_failure = "timeout"
         now[0] += token.lifetime - 10
         await client.search_available_numbers(area_code="540", quantity=1)  # starts the refresh
-        async with asyncio.timeout(5):
-            while bandwidth_emulator.token_requests < 2:
-                await asyncio.sleep(0.01)
+        await eventually(lambda: bandwidth_emulator.token_requests == 2)
         assert len(token_fetches()) == 1
     assert not token_fetches()

@@ -40,6 +40,16 @@ class Source:
         return f"token-{number}", self.lifetime
 
 
+async def waiting_on_a_held_fetch() -> tuple[Source, TokenCache, asyncio.Task[AccessToken]]:
+    """A cache whose first fetch is held open, and a caller waiting on it."""
+    source = Source()
+    source.gate = asyncio.Event()
+    cache = TokenCache(source, what="test")
+    waiter = asyncio.create_task(cache.get())
+    await asyncio.sleep(0)
+    return source, cache, waiter
+
+
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """Replace the token clock for the test."""
@@ -200,10 +210,8 @@ async def test_failed_background_refresh_keeps_the_token_and_logs(
 
 async def test_a_cancelled_waiter_does_not_cancel_the_fetch(clock: FakeClock) -> None:
     """One caller giving up leaves the shared fetch running for the others."""
-    source = Source()
-    source.gate = asyncio.Event()
-    cache = TokenCache(source, what="test")
-    quitter = asyncio.create_task(cache.get())
+    source, cache, quitter = await waiting_on_a_held_fetch()
+    assert source.gate is not None
     stayer = asyncio.create_task(cache.get())
     await asyncio.sleep(0)
     quitter.cancel()
@@ -216,11 +224,7 @@ async def test_a_cancelled_waiter_does_not_cancel_the_fetch(clock: FakeClock) ->
 
 async def test_aclose_cancels_a_fetch_in_progress(clock: FakeClock) -> None:
     """aclose leaves no fetch running; a waiter learns the client closed, not a bare cancel."""
-    source = Source()
-    source.gate = asyncio.Event()
-    cache = TokenCache(source, what="test")
-    waiter = asyncio.create_task(cache.get())
-    await asyncio.sleep(0)
+    _, cache, waiter = await waiting_on_a_held_fetch()
     await cache.aclose()
     assert not cache._flights
     with pytest.raises(RuntimeError, match="closed while waiting"):
@@ -248,11 +252,7 @@ async def test_repr_hides_the_token(clock: FakeClock, caplog: pytest.LogCaptureF
 
 async def test_cancelling_a_waiter_still_cancels_it(clock: FakeClock) -> None:
     """A caller cancelled while waiting sees CancelledError, never the closed-client error."""
-    source = Source()
-    source.gate = asyncio.Event()
-    cache = TokenCache(source, what="test")
-    waiter = asyncio.create_task(cache.get())
-    await asyncio.sleep(0)
+    _, cache, waiter = await waiting_on_a_held_fetch()
     waiter.cancel()
     await cache.aclose()
     with pytest.raises(asyncio.CancelledError):
