@@ -30,6 +30,7 @@ from ._exceptions import (
     ServerError,
     ValidationError,
 )
+from ._ratelimit import RateGate
 from ._retry import RetryPolicy
 from ._tokens import AccessToken, TokenCache
 
@@ -252,6 +253,8 @@ class ClientCredentials:
             "User-Agent": user_agent,
         }
         self._label = f"POST {urlsplit(token_url).path}"
+        # The token endpoint is in no rate-limit group; a 429 from it closes a gate of its own.
+        self._gate = RateGate()
 
     def __repr__(self) -> str:
         return f"<ClientCredentials client_id={self.client_id!r} token_url={self.token_url!r}>"
@@ -259,7 +262,13 @@ class ClientCredentials:
     async def __call__(self) -> tuple[str, float]:
         """Ask the token endpoint for a token; return it with its lifetime in seconds."""
         response = await _retry.with_retries(
-            self._send, self._error, policy=self._retry, idempotent=True, label=self._label
+            self._send,
+            self._error,
+            policy=self._retry,
+            idempotent=True,
+            label=self._label,
+            gate=self._gate,
+            group="POST token",
         )
         return self._decode(response)
 

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 import attrs
 
-from . import _auth, _retry, _transport, _xml
+from . import _auth, _ratelimit, _retry, _transport, _xml
 from ._exceptions import (
     AmbiguousOrderError,
     APIError,
@@ -47,6 +47,7 @@ from ._models import (
     SearchResult,
     Subscription,
 )
+from ._ratelimit import RateLimitStatus
 from ._retry import RetryPolicy
 from ._search import Search
 from ._tokens import AccessToken
@@ -146,6 +147,9 @@ class NumbersClient:
         connect_timeout: seconds to establish a connection (default 10).
         token_timeout: seconds one token request may take, per attempt (default 15).
         retry: the :class:`RetryPolicy`, for API and token requests alike.
+        max_rate: requests per second to send at most, per rate-limit group (``ORDER``,
+            ``SEARCH``, ``DISCONNECT``), for users who know their limit; e.g.
+            ``{"ORDER": 1.5}``. Without it the client learns the limit from Bandwidth's 429s.
         ssl_context: the TLS context for https; certificates are verified by default.
         allow_insecure_http: permit ``http://`` to a non-loopback host for *base_url* and
             *token_url* (never do this with real credentials).
@@ -176,6 +180,7 @@ class NumbersClient:
         connect_timeout: float = 10.0,
         token_timeout: float = 15.0,
         retry: RetryPolicy | None = None,
+        max_rate: Mapping[str, float] | None = None,
         ssl_context: ssl.SSLContext | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
@@ -195,6 +200,8 @@ class NumbersClient:
             allow_insecure_http=allow_insecure_http,
         )
         self.retry = retry or RetryPolicy()
+        self._max_rate = _ratelimit.check_max_rate(max_rate)
+        self._gate: _ratelimit.RateGate | None = None
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._user_agent = f"bwnumbers/{__version__}"
@@ -281,6 +288,9 @@ class NumbersClient:
             return
         self._state = ClientState.CLOSED
         await self._auth.aclose()
+        if self._gate is not None:
+            _ratelimit.shared.detach(self._gate)
+            self._gate = None
         if self._owns_session and self._session is not None:
             await self._session.close()
         self._session = None
@@ -289,6 +299,24 @@ class NumbersClient:
     def closed(self) -> bool:
         """True once :meth:`aclose` has been called."""
         return self._state is ClientState.CLOSED
+
+    @property
+    def rate_limits(self) -> tuple[RateLimitStatus, ...]:
+        """One snapshot per rate-limit group this account's requests have used.
+
+        The gates are the account's: every client of this process for the same API origin and
+        account shares them.
+
+        .. versionadded:: 0.2
+        """
+        return () if self._gate is None else self._gate.statuses()
+
+    def _ensure_gate(self) -> _ratelimit.RateGate:
+        if self._gate is None:
+            origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.base_url))
+            self._gate = _ratelimit.shared.attach(origin, self.account_id)
+            self._gate.pace(self._max_rate)
+        return self._gate
 
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._state is ClientState.CLOSED:
@@ -346,7 +374,13 @@ class NumbersClient:
             return self._api_error(method, path, response, order_id)
 
         response = await _retry.with_retries(
-            send, error_for, policy=self.retry, idempotent=idempotent, label=label
+            send,
+            error_for,
+            policy=self.retry,
+            idempotent=idempotent,
+            label=label,
+            gate=self._ensure_gate(),
+            group=_ratelimit.group_of(method, path),
         )
         if response.body:
             log.debug("%s response body: %s", label, _xml.redact(response.body))
@@ -421,6 +455,7 @@ class NumbersClient:
             hint=self._auth.hint() if status == 401 else None,
         )
         if isinstance(error, RateLimitError):
+            error.reset_at = _retry.rate_limit_reset(response.headers)
             error.retry_after = _retry.rate_limit_delay(response.headers)
         return error
 

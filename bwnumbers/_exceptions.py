@@ -165,13 +165,19 @@ class ConflictError(APIError):
 
 
 class RateLimitError(APIError):
-    """HTTP 429: Bandwidth did not execute the request; try again after *retry_after* seconds.
+    """HTTP 429: Bandwidth's rate limit; the request was not executed.
 
-    *retry_after* is read from ``X-RateLimit-Reset`` or ``Retry-After``; it is ``None`` when
-    the answer said nothing about when to come back.
+    Raised when a request could not wait for the limit to reset: the wait would exceed its
+    budget (``RetryPolicy.rate_limit_budget``) or the caller's ``timeout=``. Nothing was sent
+    (or what was sent was refused unexecuted).
+
+    Attributes:
+        reset_at: when the limit resets, in epoch seconds, when known.
+        retry_after: seconds from the error until then, when known.
     """
 
     retry_after: float | None = None
+    reset_at: float | None = None
 
 
 class ServerError(APIError):

@@ -14,11 +14,11 @@ import attrs
 from ._exceptions import (
     APIError,
     BWNumbersError,
-    RateLimitError,
     ServerError,
     TransportError,
     ValidationError,
 )
+from ._ratelimit import RateGate
 from ._transport import Response
 
 log = logging.getLogger("bwnumbers.client")
@@ -43,16 +43,18 @@ def _at_least_one(_: object, attribute: attrs.Attribute[int], value: int) -> Non
 class RetryPolicy:
     """How :class:`NumbersClient` retries.
 
-    GET, PUT and DELETE are retried on connection errors, timeouts, 5xx and 429.
-    ``POST /orders`` (which has no idempotency key) is retried only when it provably did not
-    execute: the connection was refused before anything was sent, or Bandwidth answered 429.
+    GET, PUT and DELETE are retried on connection errors, timeouts and 5xx. ``POST /orders``
+    (which has no idempotency key) is retried only when it provably did not execute: the
+    connection was refused before anything was sent. Requests refused with 429 wait at their
+    group's rate-limit gate and are sent again when it opens (see ``bwnumbers._ratelimit``).
 
     Args:
         attempts: total tries per request, the first included (default 4).
         initial_backoff: seconds before the first retry; doubles with each retry (default 0.5).
         max_backoff: the ceiling of one backoff, in seconds (default 10).
-        max_rate_limit_wait: the longest a 429 is waited out, in seconds (default 60). When
-            Bandwidth asks for a longer wait, :class:`RateLimitError` is raised at once.
+        rate_limit_budget: the most seconds one request may wait in total at Bandwidth's rate
+            limit (default 900). A 429 costs no attempt, since nothing was executed; when the
+            next opening is beyond the budget, :class:`RateLimitError` is raised at once.
 
     .. versionadded:: 0.1
     """
@@ -60,7 +62,7 @@ class RetryPolicy:
     attempts: int = attrs.field(default=4, validator=_at_least_one)
     initial_backoff: float = attrs.field(default=0.5, validator=_positive)
     max_backoff: float = attrs.field(default=10.0, validator=_positive)
-    max_rate_limit_wait: float = attrs.field(default=60.0, validator=_positive)
+    rate_limit_budget: float = attrs.field(default=900.0, validator=_positive)
 
     def backoff(self, retry: int) -> float:
         """Seconds to wait before retry number *retry* (1-based), with "equal jitter".
@@ -72,10 +74,17 @@ class RetryPolicy:
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not crypto
 
 
+def rate_limit_reset(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """When a 429 says the limit resets, in epoch seconds, or ``None`` when it does not say."""
+    current = time.time() if now is None else now
+    delay = rate_limit_delay(headers, now=current)
+    return None if delay is None else current + delay
+
+
 def rate_limit_delay(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
     """Seconds a 429 asks us to wait, from ``X-RateLimit-Reset`` or ``Retry-After``.
 
-    Returns ``None`` when neither header gives a usable value.
+    Returns ``None`` when neither header gives a usable value; ``0.0`` for a time passed.
     """
     current = time.time() if now is None else now
     reset = headers.get("X-RateLimit-Reset")
@@ -127,42 +136,51 @@ async def with_retries(
     policy: RetryPolicy,
     idempotent: bool,
     label: str,
+    gate: RateGate,
+    group: str,
 ) -> Response:
     """Call *send* until it returns a 2xx response, within *policy*; raise otherwise.
 
+    Every attempt first passes *group*'s gate. A 429 closes the gate and costs no attempt;
+    the request waits for the gate to open again, within ``policy.rate_limit_budget``.
     Non-idempotent requests (*idempotent* false) are retried only when they provably did not
-    execute: refused before sending, or answered 429.
+    execute: refused before sending.
     """
     attempt = 0
+    budget = policy.rate_limit_budget
     while True:
-        attempt += 1
-        last_try = attempt >= policy.attempts
+        ticket, waited = await gate.acquire(group, budget=budget, label=label)
+        budget -= waited
         final: BWNumbersError | None = None
         try:
             response = await send()
         except GiveUp as stop:
+            gate.abandon(ticket)
             final = stop.error
         except TransportError as failure:
-            if last_try or (failure.request_sent and not idempotent):
+            gate.abandon(ticket)
+            attempt += 1
+            if attempt >= policy.attempts or (failure.request_sent and not idempotent):
                 raise
             delay = policy.backoff(attempt)
             log.info("%s failed (%s); retrying in %.2f s", label, failure, delay)
             await sleep(delay)
             continue
+        except BaseException:
+            gate.abandon(ticket)  # cancelled: the slot goes back to the others
+            raise
         if final is not None:
             raise final  # outside the except block, so it does not chain to GiveUp
+        if response.status == 429:
+            gate.settle(ticket, refused=True, reset_at=rate_limit_reset(response.headers))
+            continue
+        gate.settle(ticket, refused=False)
         if 200 <= response.status < 300:
             return response
+        attempt += 1
         error = error_for(response)
-        retryable = isinstance(error, RateLimitError) or (
-            isinstance(error, ServerError) and idempotent
-        )
-        if last_try or not retryable:
+        if attempt >= policy.attempts or not (isinstance(error, ServerError) and idempotent):
             raise error
         delay = policy.backoff(attempt)
-        if isinstance(error, RateLimitError) and error.retry_after is not None:
-            if error.retry_after > policy.max_rate_limit_wait:
-                raise error
-            delay = error.retry_after
         log.info("%s answered %d; retrying in %.2f s", label, error.status, delay)
         await sleep(delay)

@@ -1,0 +1,420 @@
+"""Flow control at Bandwidth's rate limits: one gate per endpoint group, shared in a process.
+
+Bandwidth limits the Numbers API per account and endpoint group. Over the limit it answers 429
+with ``X-RateLimit-Reset`` (when the limit resets), says the request was not executed, and asks
+clients to send nothing more to that group until then. Retrying each request on its own turns a
+burst into a stampede at every reset, so requests pass a :class:`RateGate` instead:
+
+- **A 429 closes the group's gate** until the reset, for every request of the group, not only
+  the refused one. A missing or garbled reset closes it for 1 s; one in the past reopens it at
+  once. The refused request waits at the gate like the others; a 429 costs no attempt, since
+  nothing was executed. Endpoints outside the known groups get a gate of their own (method and
+  path template), so an unknown limit is still honoured.
+- **When it opens, requests go out paced.** The gate remembers how many requests the group
+  accepted in a window that ended in a 429 (the least seen, since a first window may include a
+  burst allowance). At each opening it lets that many through at once, then one *probe* at a
+  time: a probe that is accepted lets the next one go, a refused one closes the gate again. So a
+  window costs one refusal, not a stampede. Before any 429 is seen, at most
+  :data:`UNKNOWN_LIMIT_CONCURRENCY` requests of a group are in flight at once, so even the first
+  window of a burst costs only a few refusals.
+- **Waiting is bounded** by the request's budget (``RetryPolicy.rate_limit_budget``) and by the
+  caller's deadline (``order_and_wait(timeout=)``, through :data:`deadline`); a request that
+  cannot wait raises :class:`RateLimitError` *before anything is sent*.
+- ``max_rate`` paces a group client-side, for users who know their limit.
+
+Gates are keyed by (event loop, API origin, account id) and shared by the clients of a process:
+the limit is the account's, not the client's. The interface (:meth:`RateGate.acquire`, then
+:meth:`RateGate.settle` with the answer) is small so that a shared store can later extend it
+across the instances of a service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import math
+import time
+from collections.abc import Mapping
+from typing import Final
+
+import attrs
+
+from ._exceptions import RateLimitError, ValidationError
+
+__all__ = ["GROUPS", "RateGate", "RateLimitStatus", "deadline", "group_of"]
+
+log = logging.getLogger("bwnumbers.ratelimit")
+
+GROUPS: Final[Mapping[tuple[str, str], str]] = {
+    ("POST", "/orders"): "ORDER",
+    ("PUT", "/orders/{id}"): "ORDER",
+    ("GET", "/availableNumbers"): "SEARCH",
+    ("POST", "/disconnects"): "DISCONNECT",
+}
+#: How many requests of a group may be in flight before its limit has been learned.
+UNKNOWN_LIMIT_CONCURRENCY: Final = 8
+#: How long a 429 without a usable reset time closes the gate.
+UNKNOWN_RESET_SECONDS: Final = 1.0
+
+#: The loop time by which a wait at a gate must end (``order_and_wait(timeout=)``).
+deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "bwnumbers_rate_limit_deadline", default=None
+)
+
+
+def group_of(method: str, path: str) -> str:
+    """The rate-limit group of a request: ``ORDER``, ``SEARCH``, ``DISCONNECT``, or its own.
+
+    *path* is relative to the account (``/orders/123``); ids are every second segment, which is
+    the shape of every path of the API (``/orders/{id}/history``).
+    """
+    segments = path.split("?", 1)[0].strip("/").split("/")
+    template = "/" + "/".join("{id}" if i % 2 else s for i, s in enumerate(segments))
+    return GROUPS.get((method, template)) or f"{method} {template}"
+
+
+@attrs.frozen(kw_only=True)
+class RateLimitStatus:
+    """A snapshot of one group's gate, from :attr:`NumbersClient.rate_limits`.
+
+    Attributes:
+        group: ``ORDER``, ``SEARCH``, ``DISCONNECT``, or ``METHOD /path/{id}`` for others.
+        closed_until: epoch seconds until which the gate is closed; ``None`` when open.
+        waiting: requests waiting at the gate now.
+        refusals: 429s this group has received.
+        per_window: requests the group accepted in its smallest saturated window, once learned.
+        max_rate: the client-side pace in requests per second, if one was set.
+
+    .. versionadded:: 0.2
+    """
+
+    group: str
+    closed_until: float | None
+    waiting: int
+    refusals: int
+    per_window: int | None
+    max_rate: float | None
+
+    @property
+    def is_open(self) -> bool:
+        """True when requests of the group may be sent now."""
+        return self.closed_until is None or self.closed_until <= time.time()
+
+
+class Ticket:
+    """One admission through a gate; hand it back to :meth:`RateGate.settle`."""
+
+    __slots__ = ("group", "probe", "window")
+
+    def __init__(self, group: str, *, probe: bool, window: int) -> None:
+        self.group = group
+        self.probe = probe
+        self.window = window
+
+
+class _Group:
+    """The state of one group's gate. Times are epoch seconds unless named ``*_loop``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.max_rate: float | None = None
+        self.next_slot_loop = 0.0
+        self.closed_until: float | None = None
+        self.per_window: int | None = None  # how many to let through at once per window
+        self.least_saturated: int | None = None  # the least a window ending in 429 accepted
+        self.saturated_windows = 0
+        self.window_length: float | None = None  # learned from two successive resets
+        self.window_start: float | None = None
+        self.window = 0  # increases at every new window, so late answers are recognised
+        self.admitted = 0  # in the current window
+        self.accepted = 0  # in the current window
+        self.in_flight = 0
+        self.probing = False
+        self.waiting = 0
+        self.refusals = 0
+        self.changed = asyncio.Event()
+
+    def notify(self) -> None:
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    def status(self) -> RateLimitStatus:
+        closed = (
+            self.closed_until if self.closed_until and self.closed_until > time.time() else None
+        )
+        return RateLimitStatus(
+            group=self.name,
+            closed_until=closed,
+            waiting=self.waiting,
+            refusals=self.refusals,
+            per_window=self.per_window,
+            max_rate=self.max_rate,
+        )
+
+    def learn(self, accepted: int) -> None:
+        """A window ended in a 429 after *accepted* requests: adjust the per-window allowance.
+
+        The least count wins, since a window may include a burst allowance. After only one such
+        window half of it goes at once and the rest by probes, so that a burst allowance that
+        will not come again costs one refusal rather than a refusal per request.
+        """
+        self.saturated_windows += 1
+        least = accepted if self.least_saturated is None else min(self.least_saturated, accepted)
+        self.least_saturated = least
+        self.per_window = least if self.saturated_windows >= 2 else max(1, least // 2)
+
+    def start_window(self, start: float) -> None:
+        self.window += 1
+        self.window_start = start
+        self.admitted = 0
+        self.accepted = 0
+
+    def roll(self, now: float) -> None:
+        """Start a new window when the learned window length says one has begun."""
+        if self.closed_until is not None and now >= self.closed_until:
+            start, self.closed_until = self.closed_until, None
+            self.start_window(start)
+            return
+        if self.window_length and self.window_start is not None:
+            passed = math.floor((now - self.window_start) / self.window_length)
+            if passed > 0:
+                self.start_window(self.window_start + passed * self.window_length)
+
+    def admit(self) -> Ticket | None:
+        """A ticket when the pacing rules let one more request go now, else ``None``."""
+        if self.per_window is None:
+            if self.in_flight >= UNKNOWN_LIMIT_CONCURRENCY:
+                return None
+        elif self.admitted >= self.per_window:
+            if self.probing:
+                return None
+            self.probing = True
+            return self._ticket(probe=True)
+        return self._ticket(probe=False)
+
+    def _ticket(self, *, probe: bool) -> Ticket:
+        self.admitted += 1
+        self.in_flight += 1
+        return Ticket(self.name, probe=probe, window=self.window)
+
+    def next_change(self, now: float) -> float | None:
+        """Seconds until the gate may admit more without any answer arriving, if known."""
+        if self.closed_until is not None:
+            return max(0.0, self.closed_until - now)
+        if self.window_length and self.window_start is not None:
+            return max(0.0, self.window_start + self.window_length - now)
+        return None
+
+
+class RateGate:
+    """The gates of one account: see the module documentation."""
+
+    def __init__(self) -> None:
+        self._groups: dict[str, _Group] = {}
+
+    def _group(self, name: str) -> _Group:
+        group = self._groups.get(name)
+        if group is None:
+            group = self._groups[name] = _Group(name)
+        return group
+
+    def pace(self, max_rate: Mapping[str, float]) -> None:
+        """Send at most *max_rate* requests per second per group (the slowest setting wins)."""
+        for name, rate in max_rate.items():
+            group = self._group(name)
+            group.max_rate = rate if group.max_rate is None else min(group.max_rate, rate)
+
+    def statuses(self) -> tuple[RateLimitStatus, ...]:
+        """One snapshot per group this gate has seen, sorted by group."""
+        return tuple(self._groups[name].status() for name in sorted(self._groups))
+
+    async def acquire(self, name: str, *, budget: float, label: str) -> tuple[Ticket, float]:
+        """Wait until a request of group *name* may be sent; return its ticket and the wait.
+
+        Raises:
+            RateLimitError: the gate would not open within *budget* seconds or before the
+                :data:`deadline`; nothing was sent.
+        """
+        group = self._group(name)
+        now = time.time()
+        group.roll(now)
+        if group.closed_until is None and group.max_rate is None:
+            ticket = group.admit()
+            if ticket is not None:  # the fast path: an open gate costs no suspension
+                return ticket, 0.0
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        limit = started + budget
+        caller_deadline = deadline.get()
+        if caller_deadline is not None:
+            limit = min(limit, caller_deadline)
+        group.waiting += 1
+        try:
+            while True:
+                now = time.time()
+                group.roll(now)
+                if group.closed_until is None:
+                    if group.max_rate is not None:
+                        await self._paced(group, loop, limit, label)
+                        group.roll(time.time())
+                    if group.closed_until is None:
+                        ticket = group.admit()
+                        if ticket is not None:
+                            return ticket, loop.time() - started
+                wake = group.next_change(now)
+                if wake is not None and loop.time() + wake > limit:
+                    raise self._cannot_wait(group, label, budget, caller_deadline, limit)
+                remaining = limit - loop.time()
+                if remaining <= 0:
+                    raise self._cannot_wait(group, label, budget, caller_deadline, limit)
+                changed = group.changed
+                try:
+                    async with asyncio.timeout(
+                        min(remaining, wake) if wake is not None else remaining
+                    ):
+                        await changed.wait()
+                except TimeoutError:
+                    pass
+        finally:
+            group.waiting -= 1
+
+    async def _paced(
+        self, group: _Group, loop: asyncio.AbstractEventLoop, limit: float, label: str
+    ) -> None:
+        assert group.max_rate is not None
+        slot = max(loop.time(), group.next_slot_loop)
+        if slot > limit:
+            raise self._cannot_wait(group, label, None, deadline.get(), limit)
+        group.next_slot_loop = slot + 1.0 / group.max_rate
+        if slot > loop.time():
+            await asyncio.sleep(slot - loop.time())
+
+    def settle(self, ticket: Ticket, *, refused: bool, reset_at: float | None = None) -> None:
+        """Report the answer to an admitted request: accepted, or refused with its reset."""
+        group = self._group(ticket.group)
+        group.in_flight -= 1
+        if ticket.probe:
+            group.probing = False
+        if not refused:
+            if ticket.window == group.window:
+                group.accepted += 1
+            group.notify()
+            return
+        group.refusals += 1
+        now = time.time()
+        if reset_at is None:
+            reset_at = now + UNKNOWN_RESET_SECONDS
+        first_of_window = group.closed_until is None and ticket.window == group.window
+        if first_of_window and group.accepted > 0:
+            group.learn(group.accepted)
+        if reset_at <= now:
+            group.start_window(now)  # the window has already rolled over: go on, paced
+        elif group.closed_until is None or reset_at > group.closed_until:
+            if group.window_start is not None and first_of_window:
+                # A lull between two saturated windows makes a multiple: keep the least.
+                length = round(reset_at - group.window_start, 3)
+                if length >= 0.5:
+                    group.window_length = min(group.window_length or length, length)
+            group.closed_until = reset_at
+            if first_of_window:
+                log.info(
+                    "%s: Bandwidth's rate limit reached after %d accepted request(s); requests "
+                    "of this group wait until %s (%.1f s)",
+                    group.name,
+                    group.accepted,
+                    time.strftime("%H:%M:%S", time.gmtime(reset_at)) + " UTC",
+                    reset_at - now,
+                )
+        group.notify()
+
+    def abandon(self, ticket: Ticket) -> None:
+        """Give back a ticket whose request ended without an answer (failed or cancelled)."""
+        group = self._group(ticket.group)
+        group.in_flight -= 1
+        if ticket.probe:
+            group.probing = False
+        if ticket.window == group.window:
+            group.admitted -= 1
+        group.notify()
+
+    @staticmethod
+    def _cannot_wait(
+        group: _Group,
+        label: str,
+        budget: float | None,
+        caller_deadline: float | None,
+        limit: float,
+    ) -> RateLimitError:
+        reset_at = group.closed_until
+        until = (
+            f"closed until {time.strftime('%H:%M:%S', time.gmtime(reset_at))} UTC"
+            if reset_at
+            else "pacing requests"
+        )
+        if caller_deadline is not None and caller_deadline <= limit:
+            why = "the caller's timeout= runs out first"
+        else:
+            why = (
+                f"that is beyond the wait budget of {budget or 0:g} s "
+                "(RetryPolicy.rate_limit_budget)"
+            )
+        error = RateLimitError(
+            status=429,
+            code=None,
+            description="rate limit",
+            method=label.partition(" ")[0],
+            path=label.partition(" ")[2],
+            message=(
+                f"{label} was not sent: Bandwidth's {group.name} rate limit is {until}, and "
+                f"{why}. Nothing was executed; try again later."
+            ),
+        )
+        error.reset_at = reset_at
+        error.retry_after = None if reset_at is None else max(0.0, reset_at - time.time())
+        return error
+
+
+class _Registry:
+    """Gates shared by the clients of one process, released with the last of them."""
+
+    def __init__(self) -> None:
+        self._gates: dict[tuple[int, str, str], tuple[RateGate, int]] = {}
+
+    def attach(self, origin: str, account_id: str) -> RateGate:
+        key = (id(asyncio.get_running_loop()), origin, account_id)
+        gate, users = self._gates.get(key, (None, 0))
+        if gate is None:
+            gate = RateGate()
+        self._gates[key] = (gate, users + 1)
+        return gate
+
+    def detach(self, gate: RateGate) -> None:
+        for key, (known, users) in list(self._gates.items()):
+            if known is gate:
+                if users <= 1:
+                    del self._gates[key]
+                else:
+                    self._gates[key] = (known, users - 1)
+                return
+
+
+shared = _Registry()
+
+
+def check_max_rate(max_rate: object) -> dict[str, float]:
+    """Validate ``max_rate=``: group name to requests per second (> 0)."""
+    if max_rate is None:
+        return {}
+    if not isinstance(max_rate, Mapping):
+        raise ValidationError(
+            'max_rate= takes a mapping of group to requests per second, e.g. {"ORDER": 1.5}.'
+        )
+    checked: dict[str, float] = {}
+    for name, rate in max_rate.items():
+        if not isinstance(name, str) or not name:
+            raise ValidationError("max_rate= keys are group names such as ORDER or SEARCH.")
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
+            raise ValidationError(f"max_rate[{name!r}]={rate!r} must be requests per second > 0.")
+        checked[name] = float(rate)
+    return checked
