@@ -1,12 +1,16 @@
-"""The emulator's rate limits: the bucket on a fake clock, and the 429s over raw HTTP."""
+"""The emulator's rate limits: the bucket on a fake clock, the 429s over raw HTTP, the CLI flags."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import sys
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
+from bwnumbers.cli import build_parser
 from bwnumbers.testing import BandwidthEmulator, RateLimit, RateLimitCounts, _ratelimit
 from bwnumbers.testing._ratelimit import RateLimiter, group_of, reset_headers
 
@@ -528,3 +532,90 @@ async def test_the_client_waits_out_a_group_limit() -> None:
             await client.create_order(site_id="743", numbers=[number])
         assert emulator.order_count == 2
         assert emulator.rate_limit_counts["ORDER"].accepted == 2
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_cli_parses_limits() -> None:
+    """--order-limit and --search-limit take PER_WINDOW[/WINDOW][+BURST]; the header a style."""
+    args = build_parser().parse_args([
+        "emulator", "--order-limit", "20/1+5", "--search-limit", "100/60+700",
+        "--rate-limit-header", "milliseconds",
+    ])  # fmt: skip
+    assert args.order_limit == RateLimit(per_window=20, window=1, burst=5)
+    assert args.search_limit == RateLimit(per_window=100, window=60, burst=700)
+    assert args.rate_limit_header == "milliseconds"
+    defaults = build_parser().parse_args(["emulator"])
+    assert (defaults.order_limit, defaults.search_limit) == (None, None)
+    assert defaults.rate_limit_header == "seconds"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--order-limit", "0"],
+        ["--order-limit", "20/0"],
+        ["--search-limit", "fast"],
+        ["--search-limit", "20/1+"],
+        ["--rate-limit-header", "minutes"],
+    ],
+)
+def test_cli_refuses_bad_limits(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad value exits 2 with argparse's usage and one error line naming the option."""
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["emulator", *argv])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"bwnumbers emulator: error: argument {argv[0]}: ")
+    assert "Traceback" not in err
+
+
+def test_cli_help_documents_the_syntax(capsys: pytest.CaptureFixture[str]) -> None:
+    """`bwnumbers emulator --help` explains the limit syntax."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["emulator", "--help"])
+    assert "PER_WINDOW[/WINDOW][+BURST]" in capsys.readouterr().out
+
+
+async def test_cli_prints_and_applies_the_limits() -> None:
+    """The limits are printed as key: value lines before the export line, and enforced."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bwnumbers", "emulator", "--order-limit", "2/1+1",
+        "--search-limit", "1/3600", "--rate-limit-header", "milliseconds",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(20):
+            while not (line := (await process.stdout.readline()).decode()).startswith("Serving"):
+                assert line, "the emulator exited before serving"
+                lines.append(line.rstrip("\n"))
+        keys = [line.partition(":")[0] for line in lines[-5:-1]]
+        assert keys == ["site_id", "order_limit", "search_limit", "rate_limit_header"]
+        assert lines[-1].startswith("export ")
+        settings = dict(line.split(":", 1) for line in lines[:-1])
+        settings = {key: value.strip() for key, value in settings.items()}
+        assert settings["order_limit"] == "2 per 1 s, burst 1"
+        assert settings["search_limit"] == "1 per 3600 s, burst 0"
+        assert settings["rate_limit_header"] == "milliseconds"
+        url = f"{settings['base_url']}/accounts/{settings['account_id']}{SEARCH}"
+        auth = aiohttp.BasicAuth(settings["username"], settings["password"])
+        async with aiohttp.ClientSession() as session:
+            # Three searches on a one-per-hour limit: at least one is refused, even across an
+            # hour boundary.
+            refusals = []
+            for _ in range(3):
+                async with session.get(url, auth=auth) as response:
+                    if response.status == 429:
+                        refusals.append(int(response.headers["X-RateLimit-Reset"]))
+            assert refusals
+            assert all(reset % 3_600_000 == 0 for reset in refusals)
+    finally:
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(20):
+            _, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
