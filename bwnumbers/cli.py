@@ -38,6 +38,16 @@ _SEARCH_OPTIONS = (
 )
 
 
+def _rate_limit(text: str) -> Any:
+    """An argparse type: a ``RateLimit`` from ``PER_WINDOW[/WINDOW][+BURST]``."""
+    from .testing import RateLimit
+
+    try:
+        return RateLimit.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``bwnumbers`` command."""
     parser = argparse.ArgumentParser(
@@ -61,7 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the local Bandwidth API emulator until Ctrl-C",
         description="Run the Bandwidth Dashboard API emulator on loopback, for tests in any "
         "language. Prints the base URL, account, OAuth client credentials, token URL and the "
-        "legacy Basic credentials, then serves until Ctrl-C.",
+        "legacy Basic credentials, then serves until Ctrl-C. Rate limits are per endpoint "
+        "group, written PER_WINDOW[/WINDOW][+BURST]: 20/1+5 admits 20 requests per second "
+        "(windows aligned to whole epoch seconds) and lets up to 5 unused ones carry over; "
+        "100/60+700 is about Bandwidth's published limit. Over a limit the emulator answers 429 "
+        "with X-RateLimit-Reset.",
     )
     emulator.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     emulator.add_argument("--port", type=int, default=0, help="port (default: a free one)")
@@ -70,6 +84,20 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--client-secret", help="OAuth client secret to accept (default: random)")
     emulator.add_argument(
         "--password", help="legacy API password (Basic) to accept (default: random)"
+    )
+    for group in ("order", "search"):
+        emulator.add_argument(
+            f"--{group}-limit",
+            type=_rate_limit,
+            metavar="LIMIT",
+            help=f"rate limit {group.upper()} requests; LIMIT is PER_WINDOW[/WINDOW][+BURST], "
+            "e.g. 20/1+5 (default: unlimited)",
+        )
+    emulator.add_argument(
+        "--rate-limit-header",
+        choices=("seconds", "milliseconds", "delta", "missing", "garbled", "past"),
+        default="seconds",
+        help="how a 429 gives X-RateLimit-Reset (default: epoch seconds, as Bandwidth)",
     )
 
     account = argparse.ArgumentParser(add_help=False)
@@ -137,13 +165,20 @@ async def _emulator(args: argparse.Namespace) -> int:
         with contextlib.suppress(NotImplementedError):  # not on Windows
             loop.add_signal_handler(sig, stop.set)
     options: dict[str, Any] = {"client_id": args.client_id, "client_secret": args.client_secret}
+    limits = {
+        group: limit
+        for group, limit in (("ORDER", args.order_limit), ("SEARCH", args.search_limit))
+        if limit is not None
+    }
     async with BandwidthEmulator(
         host=args.host,
         port=args.port,
         seed=args.seed,
         password=args.password,
+        rate_limits=limits,
         **{name: value for name, value in options.items() if value is not None},
     ) as emulator:
+        emulator.faults.rate_limit_header = args.rate_limit_header
         # `key: value` lines that clients in other languages parse; keep the keys stable.
         for key, value in (
             ("base_url", emulator.base_url),
@@ -156,6 +191,10 @@ async def _emulator(args: argparse.Namespace) -> int:
             ("site_id", emulator.site_id),
         ):
             print(f"{key + ':':<14} {value}")
+        for group, limit in limits.items():
+            print(f"{group.lower() + '_limit:':<14} {limit}")
+        if limits or args.rate_limit_header != "seconds":
+            print(f"rate_limit_header: {args.rate_limit_header}")
         print(
             f"export BW_CLIENT_ID={shlex.quote(emulator.client_id)} "
             f"BW_CLIENT_SECRET={shlex.quote(emulator.client_secret)} "

@@ -718,9 +718,24 @@ async def test_rate_limited_post_is_not_executed(bandwidth_emulator: BandwidthEm
 
 
 async def test_rate_limit_knob(raw: Raw, bandwidth_emulator: BandwidthEmulator) -> None:
-    """rate_limit_next answers 429 with X-RateLimit-Reset in epoch milliseconds."""
+    """rate_limit_next answers 429 with X-RateLimit-Reset in epoch seconds, rounded up."""
     bandwidth_emulator.faults.rate_limit_next = 1
     bandwidth_emulator.faults.rate_limit_reset = 2.0
+    before = time.time()
+    status, headers, _ = await raw.call("POST", "/orders", order_xml(existing("5402278098")))
+    assert status == 429
+    reset = int(headers["X-RateLimit-Reset"])
+    assert before + 2 <= reset <= time.time() + 3
+    assert bandwidth_emulator.order_count == 0
+
+
+async def test_rate_limit_knob_in_milliseconds(
+    raw: Raw, bandwidth_emulator: BandwidthEmulator
+) -> None:
+    """With rate_limit_header="milliseconds", rate_limit_next sends epoch milliseconds."""
+    bandwidth_emulator.faults.rate_limit_next = 1
+    bandwidth_emulator.faults.rate_limit_reset = 2.0
+    bandwidth_emulator.faults.rate_limit_header = "milliseconds"
     status, headers, _ = await raw.call("POST", "/orders", order_xml(existing("5402278098")))
     assert status == 429
     reset = int(headers["X-RateLimit-Reset"]) / 1000

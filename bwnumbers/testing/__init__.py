@@ -8,5 +8,6 @@ loopback for demos and integration tests; installing bwnumbers also registers th
 from __future__ import annotations
 
 from ._emulator import BandwidthEmulator, Delivery, Faults
+from ._ratelimit import RateLimit, RateLimitCounts
 
-__all__ = ["BandwidthEmulator", "Delivery", "Faults"]
+__all__ = ["BandwidthEmulator", "Delivery", "Faults", "RateLimit", "RateLimitCounts"]

@@ -21,7 +21,7 @@ import re
 import secrets
 import ssl
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Literal
 
 import aiohttp
@@ -31,6 +31,7 @@ from aiohttp import web
 from bwnumbers import NumbersClient
 from bwnumbers._lifecycle import StartStop
 
+from . import _ratelimit as ratelimit
 from . import _wire as wire
 from ._criteria import (
     NO_BACKORDER_TYPES,
@@ -43,6 +44,7 @@ from ._criteria import (
     match,
 )
 from ._inventory import Inventory, NumberInfo
+from ._ratelimit import RESET_HEADERS, RateLimit, RateLimitCounts, ResetHeader
 from ._tokens import TOKEN_PATH, TokenFailure, TokenIssuer
 
 __all__ = ["BandwidthEmulator", "Delivery", "Faults"]
@@ -74,9 +76,14 @@ class Faults:
             notifications *before* answering ``POST /orders``.
         fail_next_order: the next ``POST /orders`` commits the order, then answers ``"500"``,
             drops the connection (``"disconnect"``) or sends a truncated body (``"truncate"``).
-        rate_limit_next: answer the next N API requests with 429 (not executed).
-        rate_limit_reset: seconds until the rate limit resets, sent as ``X-RateLimit-Reset``
-            (epoch milliseconds).
+        rate_limit_next: answer the next N API requests with 429 (not executed), before and
+            apart from the emulator's ``rate_limits``.
+        rate_limit_reset: seconds until the ``rate_limit_next`` limit resets, sent as
+            ``X-RateLimit-Reset``.
+        rate_limit_header: how every 429 gives its reset time: ``"seconds"`` (epoch seconds,
+            as Bandwidth documents; the default), ``"milliseconds"`` (epoch milliseconds),
+            ``"delta"`` (seconds from now), ``"missing"`` (no header), ``"garbled"`` (``soon``)
+            or ``"past"`` (epoch seconds, 5 s ago).
         response_delay: seconds to wait before answering every API request.
         token_failure: make every request to the token endpoint fail until set back to
             ``None``: ``"503"`` answers 503 with a small HTML page (a proxy in front of a down
@@ -84,7 +91,10 @@ class Faults:
             (``stop()`` still returns at once). ``rate_limit_next`` and ``response_delay``
             never apply to the token endpoint.
 
-    .. versionadded:: 0.2 *token_failure*.
+    .. versionadded:: 0.2 *token_failure*, *rate_limit_header*.
+    .. versionchanged:: 0.2
+       ``rate_limit_next`` sends epoch seconds by default, as Bandwidth does (it sent
+       milliseconds); ``rate_limit_header="milliseconds"`` brings that back.
     """
 
     callback_delay: float = 0.0
@@ -94,6 +104,9 @@ class Faults:
     fail_next_order: Literal["500", "disconnect", "truncate"] | None = None
     rate_limit_next: int = 0
     rate_limit_reset: float = 1.0
+    rate_limit_header: ResetHeader = attrs.field(
+        default="seconds", validator=attrs.validators.in_(RESET_HEADERS)
+    )
     response_delay: float = 0.0
     token_failure: TokenFailure | None = None
 
@@ -198,6 +211,10 @@ class BandwidthEmulator(StartStop):
         legacy_basic_auth: accept ``username``/``password`` on the API besides Bearer tokens
             (default ``True``). ``False`` refuses Basic with 401, as Bandwidth will from
             2026-12-02.
+        rate_limits: a :class:`RateLimit` per endpoint group (``"ORDER"``, ``"SEARCH"``,
+            ``"DISCONNECT"``), per account; ``None`` (the default) limits nothing. Over a limit
+            the emulator answers 429 with an empty body and ``X-RateLimit-Reset`` and executes
+            nothing. See ``bwnumbers/testing/_ratelimit.py`` for the model.
 
     Attributes:
         faults: the :class:`Faults` to inject.
@@ -206,6 +223,11 @@ class BandwidthEmulator(StartStop):
         client_id, client_secret, token_lifetime: as the arguments (read-only).
         token_url: the token endpoint, same scheme, host and port as ``base_url``.
         token_requests: how many requests reached the token endpoint, answered or not.
+        rate_limits: as the argument (a read-only mapping, empty when off); assigning new
+            limits gives every group a fresh, full bucket at once.
+        rate_limit_counts: a :class:`RateLimitCounts` snapshot (``accepted``, ``refused``,
+            ``refused_per_window``) for each of ``"ORDER"``, ``"SEARCH"`` and ``"DISCONNECT"``,
+            limited or not.
 
     Access tokens are HS256 JWTs signed with a key of this emulator alone, with the claims
     ``accounts`` (``[account_id]``), ``roles`` (``["Numbers"]``, assumed), ``express``,
@@ -218,7 +240,8 @@ class BandwidthEmulator(StartStop):
     .. versionadded:: 0.1
     .. versionadded:: 0.2
        *client_id*, *client_secret*, *token_lifetime*, *legacy_basic_auth*, the token endpoint,
-       Bearer authentication, :meth:`issue_token` and :meth:`revoke_tokens`.
+       Bearer authentication, :meth:`issue_token`, :meth:`revoke_tokens`, *rate_limits* and
+       :attr:`rate_limit_counts`.
     """
 
     def __init__(
@@ -238,6 +261,7 @@ class BandwidthEmulator(StartStop):
         client_secret: str | None = None,
         token_lifetime: float = 3600,
         legacy_basic_auth: bool = True,
+        rate_limits: Mapping[str, RateLimit] | None = None,
     ) -> None:
         self.host = host
         self._ssl_context = ssl_context
@@ -266,6 +290,7 @@ class BandwidthEmulator(StartStop):
             client_secret=client_secret or secrets.token_urlsafe(24),
             lifetime=token_lifetime,
         )
+        self._limiter = ratelimit.RateLimiter(rate_limits)
         self.app = self._build_app()
 
     def __repr__(self) -> str:
@@ -369,6 +394,22 @@ class BandwidthEmulator(StartStop):
         """
         self._tokens.revoke_all()
 
+    # ------------------------------------------------------------------ rate limits
+
+    @property
+    def rate_limits(self) -> Mapping[str, RateLimit]:
+        """The limit of each limited endpoint group (read-only; empty when nothing is limited)."""
+        return self._limiter.limits
+
+    @rate_limits.setter
+    def rate_limits(self, limits: Mapping[str, RateLimit] | None) -> None:
+        self._limiter.limits = limits
+
+    @property
+    def rate_limit_counts(self) -> Mapping[str, RateLimitCounts]:
+        """Accepted and refused requests of every endpoint group, limited or not (a snapshot)."""
+        return self._limiter.counts()
+
     # ------------------------------------------------------------------ test controls
 
     def add_site(self, site_id: str, *peer_ids: str) -> None:
@@ -409,7 +450,7 @@ class BandwidthEmulator(StartStop):
 
     def _build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=1024**2)
-        prefix = "/api/accounts/{account_id}"
+        prefix = ratelimit.ACCOUNT_ROOT
         app.router.add_get(f"{prefix}/availableNumbers", self._search)
         app.router.add_get(f"{prefix}/subscriptions", self._list_subscriptions)
         app.router.add_post(f"{prefix}/subscriptions", self._create_subscription)
@@ -463,13 +504,23 @@ class BandwidthEmulator(StartStop):
                 )
             if self.faults.rate_limit_next > 0:
                 self.faults.rate_limit_next -= 1
-                reset_ms = int((_now().timestamp() + self.faults.rate_limit_reset) * 1000)
+                now = ratelimit.clock()
                 return web.Response(
                     status=429,
                     body=wire.error_response("Too many requests; the request was not executed"),
                     content_type=_XML,
-                    headers={"X-RateLimit-Reset": str(reset_ms)},
+                    headers=ratelimit.reset_headers(
+                        self.faults.rate_limit_header, now + self.faults.rate_limit_reset, now
+                    ),
                 )
+            group = ratelimit.endpoint_group(request)
+            reset_at = self._limiter.take(account or self.account_id, group)
+            if reset_at is not None:
+                log.debug("Rate limit of %s reached; resets at %d", group, reset_at)
+                headers = ratelimit.reset_headers(
+                    self.faults.rate_limit_header, reset_at, ratelimit.clock()
+                )
+                return web.Response(status=429, headers=headers)
             return await handler(request)
         except _Refusal as refusal:
             return web.Response(status=refusal.status, body=refusal.body, content_type=_XML)
