@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 import attrs
 
+from . import _ratelimit
 from ._client import NumbersClient
 from ._exceptions import (
     AuthenticationError,
@@ -208,7 +209,9 @@ async def order_and_wait(
             :meth:`NumbersClient.create_order`; give *numbers* or *search*.
         partial_allowed, back_order_requested: sent explicitly; ``None`` means ``False``.
         timeout: seconds to wait in total. The order is never cancelled by it: the POST is
-            not interrupted, and :class:`OrderTimeoutError` carries the order id.
+            not interrupted, and :class:`OrderTimeoutError` carries the order id. It also
+            bounds the wait for Bandwidth's rate limit before the POST: when it runs out
+            there, nothing was sent and :class:`RateLimitError` says so.
         on_status: called (sync or async) with a :class:`StatusUpdate` for each non-final
             status, such as BACKORDERED; waiting continues.
         confirm: confirm a COMPLETE callback with ``GET /orders/{id}`` (default). FAILED and
@@ -223,6 +226,8 @@ async def order_and_wait(
         ValidationError: bad arguments, before anything is sent.
         OrderFailedError: the order ended FAILED (codes, descriptions, failed numbers).
         OrderTimeoutError: *timeout* ran out; the order continues on Bandwidth's side.
+        RateLimitError: *timeout* (or ``RetryPolicy.rate_limit_budget``) ran out while waiting
+            for Bandwidth's rate limit; nothing was sent (``.reset_at`` says when to retry).
         AmbiguousOrderError: the POST failed ambiguously and the order could not be found.
         APIError, TransportError: Bandwidth refused the order, or could not be reached.
 
@@ -245,7 +250,12 @@ async def order_and_wait(
     waiters = receiver.waiters if isinstance(receiver, CallbackReceiver) else receiver
     waiter = waiters.register(request.customer_order_id)
     try:
-        order = await client.place_order(request)
+        # timeout= bounds the wait at the rate-limit gate too; the POST itself is never cut.
+        gate_deadline = _ratelimit.deadline.set(None if timeout is None else started + timeout)
+        try:
+            order = await client.place_order(request)
+        finally:
+            _ratelimit.deadline.reset(gate_deadline)
         assert order.id is not None  # place_order guarantees an id
         waiter.bind(order.id)
         reporter = _StatusReporter(on_status, order.id, request.customer_order_id)

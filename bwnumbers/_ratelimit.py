@@ -16,7 +16,8 @@ burst into a stampede at every reset, so requests pass a :class:`RateGate` inste
   time: a probe that is accepted lets the next one go, a refused one closes the gate again. So a
   window costs one refusal, not a stampede. Before any 429 is seen, at most
   :data:`UNKNOWN_LIMIT_CONCURRENCY` requests of a group are in flight at once, so even the first
-  window of a burst costs only a few refusals.
+  window of a burst costs only a few refusals (endpoints outside the groups are not held back
+  until they answer 429).
 - **Waiting is bounded** by the request's budget (``RetryPolicy.rate_limit_budget``) and by the
   caller's deadline (``order_and_wait(timeout=)``, through :data:`deadline`); a request that
   cannot wait raises :class:`RateLimitError` *before anything is sent*.
@@ -52,8 +53,11 @@ GROUPS: Final[Mapping[tuple[str, str], str]] = {
     ("GET", "/availableNumbers"): "SEARCH",
     ("POST", "/disconnects"): "DISCONNECT",
 }
-#: How many requests of a group may be in flight before its limit has been learned.
+#: How many requests of a rate-limited group (ORDER, SEARCH, DISCONNECT) may be in flight
+#: before its limit has been learned, so that the first window of a burst costs a few refusals,
+#: not one per request. Other endpoints are not held back until they answer 429.
 UNKNOWN_LIMIT_CONCURRENCY: Final = 8
+_LIMITED: Final = frozenset(GROUPS.values())
 #: How long a 429 without a usable reset time closes the gate.
 UNKNOWN_RESET_SECONDS: Final = 1.0
 
@@ -118,6 +122,7 @@ class _Group:
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.cap_unknown = name in _LIMITED
         self.max_rate: float | None = None
         self.next_slot_loop = 0.0
         self.closed_until: float | None = None
@@ -184,7 +189,7 @@ class _Group:
     def admit(self) -> Ticket | None:
         """A ticket when the pacing rules let one more request go now, else ``None``."""
         if self.per_window is None:
-            if self.in_flight >= UNKNOWN_LIMIT_CONCURRENCY:
+            if self.cap_unknown and self.in_flight >= UNKNOWN_LIMIT_CONCURRENCY:
                 return None
         elif self.admitted >= self.per_window:
             if self.probing:

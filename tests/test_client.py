@@ -458,8 +458,8 @@ async def test_transport_error_after_retries(
 @pytest.mark.parametrize(
     ("headers", "expected"),
     [
-        ({"X-RateLimit-Reset": "3"}, 3.0),
-        ({"Retry-After": "2"}, 2.0),
+        ({"X-RateLimit-Reset": "0.2"}, 0.2),
+        ({"Retry-After": "1"}, 1.0),
     ],
 )
 async def test_rate_limit_waits_what_bandwidth_says(
@@ -469,11 +469,15 @@ async def test_rate_limit_waits_what_bandwidth_says(
     headers: dict[str, str],
     expected: float,
 ) -> None:
-    """A 429 waits for the reset the headers give, then retries."""
+    """A 429 closes the gate for as long as the headers say, then the request goes again."""
     fake_http.get(f"{ORDERS}/o1", status=429, headers=headers)
     fake_http.get(f"{ORDERS}/o1", body=sample("order_complete.xml"))
+    started = time.monotonic()
     await client.get_order("o1")
-    assert sleeps == [expected]
+    assert time.monotonic() - started >= expected - 0.02
+    assert sleeps == []  # waited at the gate, not as a retry backoff
+    (status,) = client.rate_limits
+    assert (status.group, status.refusals, status.is_open) == ("GET /orders/{id}", 1, True)
 
 
 def test_rate_limit_header_forms() -> None:
@@ -491,17 +495,20 @@ def test_rate_limit_header_forms() -> None:
     assert rate_limit_delay({}, now=now) is None
 
 
-async def test_rate_limit_longer_than_cap_raises(
+async def test_rate_limit_beyond_the_budget_raises_at_once(
     fake_http: aioresponses, client: NumbersClient, sleeps: list[float]
 ) -> None:
-    """A reset beyond max_rate_limit_wait raises RateLimitError at once with retry_after."""
-    reset = str(int(time.time()) + 3600)
-    fake_http.get(f"{ORDERS}/o1", status=429, headers={"X-RateLimit-Reset": reset})
-    with pytest.raises(RateLimitError) as info:
+    """A reset beyond the wait budget raises RateLimitError at once, with reset_at."""
+    reset = int(time.time()) + 3600
+    fake_http.get(f"{ORDERS}/o1", status=429, headers={"X-RateLimit-Reset": str(reset)})
+    started = time.monotonic()
+    with pytest.raises(RateLimitError, match="rate_limit_budget") as info:
         await client.get_order("o1")
+    assert time.monotonic() - started < 1
+    assert info.value.reset_at == reset
     assert info.value.retry_after is not None
     assert info.value.retry_after > 3000
-    assert sleeps == []
+    assert len(calls(fake_http, "GET")) == 1
 
 
 # ---------------------------------------------------------------- POST /orders safety
@@ -511,12 +518,12 @@ async def test_post_429_is_retried_with_the_same_body(
     fake_http: aioresponses, client: NumbersClient, sleeps: list[float]
 ) -> None:
     """429 means not executed: the same body is sent again after the reset."""
-    fake_http.post(ORDERS, status=429, headers={"X-RateLimit-Reset": "1"})
+    fake_http.post(ORDERS, status=429, headers={"X-RateLimit-Reset": "0.05"})
     fake_http.post(ORDERS, status=201, body=sample("order_created.xml"), headers=CREATED)
     await client.create_order(site_id="743", numbers=["5402278098"])
     first, second = calls(fake_http, "POST")
     assert first.kwargs["data"] == second.kwargs["data"]
-    assert sleeps == [1.0]
+    assert [s.refusals for s in client.rate_limits if s.group == "ORDER"] == [1]
 
 
 async def test_post_refused_connection_is_retried(

@@ -708,12 +708,15 @@ async def test_commit_then_fail_is_adopted(
 
 
 async def test_rate_limited_post_is_not_executed(bandwidth_emulator: BandwidthEmulator) -> None:
-    """A 429 creates nothing; with no retries left the client raises RateLimitError."""
-    async with bandwidth_emulator.client(retry=RetryPolicy(attempts=1)) as client:
+    """A 429 creates nothing; a reset beyond the wait budget raises RateLimitError."""
+    policy = RetryPolicy(rate_limit_budget=0.5)
+    async with bandwidth_emulator.client(retry=policy) as client:
         bandwidth_emulator.faults.rate_limit_next = 1
+        bandwidth_emulator.faults.rate_limit_reset = 5.0
         with pytest.raises(RateLimitError) as info:
             await client.create_order(site_id="743", numbers=["5402278098"])
-        assert info.value.retry_after is not None
+        assert info.value.reset_at is not None
+        assert info.value.reset_at > time.time() + 3
         assert bandwidth_emulator.order_count == 0
 
 
