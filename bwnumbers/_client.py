@@ -269,6 +269,7 @@ class NumbersClient:
             raise RuntimeError("This NumbersClient is closed; create a new one to reopen.")
         self._state = ClientState.OPENED
         self._ensure_session()
+        self._ensure_gate()
         return self
 
     async def __aexit__(

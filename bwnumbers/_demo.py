@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 
+from . import _ratelimit
 from ._exceptions import OrderFailedError
 from ._ordering import OrderResult, StatusUpdate, order_and_wait
 from ._receiver import CallbackReceiver
-from .testing import BandwidthEmulator
+from .testing import BandwidthEmulator, RateLimit
 
 NPA_NXX = "540551"
 
@@ -60,8 +61,14 @@ def _say_complete(say: _Reporter, result: OrderResult) -> None:
     )
 
 
-async def run_demo(report: Report, *, seed: int = 0) -> None:
-    """Run the whole guide on a fresh emulator and report each step."""
+async def run_demo(
+    report: Report, *, seed: int = 0, rate_limits: Mapping[str, RateLimit] | None = None
+) -> None:
+    """Run the whole guide on a fresh emulator and report each step.
+
+    With *rate_limits* the emulator limits requests like Bandwidth, and the demo shows the
+    client waiting for the limit to reset.
+    """
     say = _Reporter(report)
 
     def on_status(update: StatusUpdate) -> None:
@@ -72,118 +79,128 @@ async def run_demo(report: Report, *, seed: int = 0) -> None:
             status=str(update.status),
         )
 
+    def rate_limited(line: str) -> None:
+        say("rate-limit", f"Waiting for Bandwidth's rate limit: {line}")
+
+    with _ratelimit.notices(rate_limited):
+        async with BandwidthEmulator(seed=seed, rate_limits=rate_limits) as bandwidth:
+            await _guide(say, on_status, bandwidth)
+
+
+async def _guide(
+    say: _Reporter, on_status: Callable[[StatusUpdate], None], bandwidth: BandwidthEmulator
+) -> None:
     callback_user, callback_password = "bandwidth", secrets.token_urlsafe(12)
-    async with BandwidthEmulator(seed=seed) as bandwidth:
+    say(
+        "emulator",
+        f"Started the Bandwidth API emulator at {bandwidth.base_url} "
+        f"(account {bandwidth.account_id}, site {bandwidth.site_id})",
+        base_url=bandwidth.base_url,
+        account_id=bandwidth.account_id,
+        site_id=bandwidth.site_id,
+    )
+    async with (
+        bandwidth.client() as client,
+        CallbackReceiver(username=callback_user, password=callback_password) as receiver,
+    ):
+        token = await client.authenticate()
+        assert token is not None  # the emulator's client uses client credentials
         say(
-            "emulator",
-            f"Started the Bandwidth API emulator at {bandwidth.base_url} "
-            f"(account {bandwidth.account_id}, site {bandwidth.site_id})",
-            base_url=bandwidth.base_url,
-            account_id=bandwidth.account_id,
-            site_id=bandwidth.site_id,
+            "token",
+            f"Obtained an OAuth 2.0 access token for client id {bandwidth.client_id} from "
+            f"{client.token_url}: valid {token.lifetime:.0f} s, renewed 60 s before it "
+            f"expires ({bandwidth.token_requests} token request)",
+            token_url=client.token_url,
+            client_id=bandwidth.client_id,
+            lifetime_s=token.lifetime,
+            token_requests=bandwidth.token_requests,
         )
-        async with (
-            bandwidth.client() as client,
-            CallbackReceiver(username=callback_user, password=callback_password) as receiver,
-        ):
-            token = await client.authenticate()
-            assert token is not None  # the emulator's client uses client credentials
-            say(
-                "token",
-                f"Obtained an OAuth 2.0 access token for client id {bandwidth.client_id} from "
-                f"{client.token_url}: valid {token.lifetime:.0f} s, renewed 60 s before it "
-                f"expires ({bandwidth.token_requests} token request)",
-                token_url=client.token_url,
-                client_id=bandwidth.client_id,
-                lifetime_s=token.lifetime,
-                token_requests=bandwidth.token_requests,
-            )
-            say(
-                "receiver",
-                f"Listening for order callbacks at {receiver.url} (Basic auth with the challenge "
-                "flow: Bandwidth has no OAuth for callbacks)",
-                url=receiver.url,
-            )
-            subscription = await client.ensure_subscription(
-                receiver.url, username=callback_user, password=callback_password
-            )
-            say(
-                "subscription",
-                f"Subscription {subscription.id} sends 'orders' notifications to the receiver",
-                subscription_id=subscription.id,
-            )
+        say(
+            "receiver",
+            f"Listening for order callbacks at {receiver.url} (Basic auth with the challenge "
+            "flow: Bandwidth has no OAuth for callbacks)",
+            url=receiver.url,
+        )
+        subscription = await client.ensure_subscription(
+            receiver.url, username=callback_user, password=callback_password
+        )
+        say(
+            "subscription",
+            f"Subscription {subscription.id} sends 'orders' notifications to the receiver",
+            subscription_id=subscription.id,
+        )
 
-            found = await client.search_available_numbers(npa_nxx=NPA_NXX, quantity=7)
-            say(
-                "search",
-                f"Searched NPA-NXX {NPA_NXX}: {len(found.numbers)} numbers, e.g. "
-                f"{', '.join(found.numbers[:3])}",
-                numbers=list(found.numbers),
-            )
+        found = await client.search_available_numbers(npa_nxx=NPA_NXX, quantity=7)
+        say(
+            "search",
+            f"Searched NPA-NXX {NPA_NXX}: {len(found.numbers)} numbers, e.g. "
+            f"{', '.join(found.numbers[:3])}",
+            numbers=list(found.numbers),
+        )
 
-            first = found.numbers[0]
-            result = await order_and_wait(
-                client, receiver, site_id=bandwidth.site_id, numbers=[first], on_status=on_status
-            )
-            _say_complete(say, result)
+        first = found.numbers[0]
+        result = await order_and_wait(
+            client, receiver, site_id=bandwidth.site_id, numbers=[first], on_status=on_status
+        )
+        _say_complete(say, result)
 
-            details = await client.get_order(result.order_id)
-            say(
-                "fetch",
-                f"GET /orders/{details.id}: {details.status}, completed "
-                f"{', '.join(details.completed_numbers)}, summary {details.summary!r}",
-                order_id=details.id,
-                status=str(details.status),
-                completed=list(details.completed_numbers),
-                summary=details.summary,
-            )
+        details = await client.get_order(result.order_id)
+        say(
+            "fetch",
+            f"GET /orders/{details.id}: {details.status}, completed "
+            f"{', '.join(details.completed_numbers)}, summary {details.summary!r}",
+            order_id=details.id,
+            status=str(details.status),
+            completed=list(details.completed_numbers),
+            summary=details.summary,
+        )
 
-            taken = found.numbers[1]
-            bandwidth.take(taken)
-            say(
-                "contention",
-                f"Meanwhile another customer ordered {taken}, which our search had offered",
-                number=taken,
+        taken = found.numbers[1]
+        bandwidth.take(taken)
+        say(
+            "contention",
+            f"Meanwhile another customer ordered {taken}, which our search had offered",
+            number=taken,
+        )
+        try:
+            await order_and_wait(
+                client,
+                receiver,
+                site_id=bandwidth.site_id,
+                numbers=[taken],
+                on_status=on_status,
             )
-            try:
-                await order_and_wait(
-                    client,
-                    receiver,
-                    site_id=bandwidth.site_id,
-                    numbers=[taken],
-                    on_status=on_status,
-                )
-            except OrderFailedError as failure:
-                error = failure.errors[0] if failure.errors else None
-                say(
-                    "order-failed",
-                    f"Order {failure.order_id} FAILED with {error.code if error else '?'}: "
-                    f"{error.description if error else failure}",
-                    order_id=failure.order_id,
-                    codes=list(failure.codes),
-                    failed_numbers=list(failure.failed_numbers),
-                )
-            else:  # pragma: no cover - the emulator always fails a taken number
-                raise RuntimeError(f"ordering the taken number {taken} unexpectedly succeeded")
+        except OrderFailedError as failure:
+            error = failure.errors[0] if failure.errors else None
+            say(
+                "order-failed",
+                f"Order {failure.order_id} FAILED with {error.code if error else '?'}: "
+                f"{error.description if error else failure}",
+                order_id=failure.order_id,
+                codes=list(failure.codes),
+                failed_numbers=list(failure.failed_numbers),
+            )
+        else:  # pragma: no cover - the emulator always fails a taken number
+            raise RuntimeError(f"ordering the taken number {taken} unexpectedly succeeded")
 
-            fresh = await client.search_available_numbers(npa_nxx=NPA_NXX, quantity=7)
-            choice = next(n for n in fresh.numbers if n not in (first, taken))
-            say(
-                "search-again",
-                f"Searched again as the guide recommends: {len(fresh.numbers)} numbers, "
-                f"choosing {choice}",
-                numbers=list(fresh.numbers),
-                choice=choice,
-            )
-            retry = await order_and_wait(
-                client, receiver, site_id=bandwidth.site_id, numbers=[choice], on_status=on_status
-            )
-            _say_complete(say, retry)
-            say(
-                "done",
-                "Done: two numbers ordered, one conflict recovered, no order lost or duplicated, "
-                f"{bandwidth.token_requests} token request for the whole run",
-                orders=bandwidth.order_count,
-                waiting=len(receiver.waiters),
-                token_requests=bandwidth.token_requests,
-            )
+        fresh = await client.search_available_numbers(npa_nxx=NPA_NXX, quantity=7)
+        choice = next(n for n in fresh.numbers if n not in (first, taken))
+        say(
+            "search-again",
+            f"Searched again as the guide recommends: {len(fresh.numbers)} numbers, "
+            f"choosing {choice}",
+            numbers=list(fresh.numbers),
+            choice=choice,
+        )
+        retry = await order_and_wait(
+            client, receiver, site_id=bandwidth.site_id, numbers=[choice], on_status=on_status
+        )
+        _say_complete(say, retry)
+        say(
+            "done",
+            "Done: two numbers ordered, one conflict recovered, no order lost or duplicated, "
+            f"{bandwidth.token_requests} token request for the whole run",
+            orders=bandwidth.order_count,
+            waiting=len(receiver.waiters),
+            token_requests=bandwidth.token_requests,
+        )

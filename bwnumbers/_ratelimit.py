@@ -32,11 +32,12 @@ across the instances of a service.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
 import attrs
@@ -378,6 +379,33 @@ class RateGate:
         error.reset_at = reset_at
         error.retry_after = None if reset_at is None else max(0.0, reset_at - time.time())
         return error
+
+
+class _Relay(logging.Handler):
+    def __init__(self, say: Callable[[str], None]) -> None:
+        super().__init__(logging.INFO)
+        self._say = say
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._say(record.getMessage())
+
+
+@contextlib.contextmanager
+def notices(say: Callable[[str], None]) -> Iterator[None]:
+    """Pass each "waiting for the rate limit until ..." line to *say* (the CLI and the demo).
+
+    The gate logs one such line per group and window, never one per request.
+    """
+    relay = _Relay(say)
+    previous = log.level
+    log.addHandler(relay)
+    if log.getEffectiveLevel() > logging.INFO:
+        log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(relay)
+        log.setLevel(previous)
 
 
 class _Registry:

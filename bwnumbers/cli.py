@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print one JSON object per step")
     demo.add_argument("--verbose", action="store_true", help="log the XML exchanged (no secrets)")
     demo.add_argument("--seed", type=int, default=0, help="emulator seed (default 0)")
+    demo.add_argument(
+        "--order-limit",
+        type=_rate_limit,
+        metavar="LIMIT",
+        help="rate-limit the emulator's orders, PER_WINDOW[/WINDOW][+BURST] (e.g. 1/2), to see "
+        "the client wait for Bandwidth's rate limit",
+    )
 
     emulator = commands.add_parser(
         "emulator",
@@ -149,7 +156,11 @@ def _print_step(step: Any, *, as_json: bool) -> None:
 async def _demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
-    await run_demo(lambda step: _print_step(step, as_json=args.json), seed=args.seed)
+    await run_demo(
+        lambda step: _print_step(step, as_json=args.json),
+        seed=args.seed,
+        rate_limits={"ORDER": args.order_limit} if args.order_limit else None,
+    )
     return 0
 
 
@@ -214,12 +225,23 @@ async def _emulator(args: argparse.Namespace) -> int:
 async def _account(args: argparse.Namespace) -> AsyncIterator[tuple[Any, Any]]:
     """A client for BW_* or the embedded emulator, and the emulator (or None)."""
     from ._client import NumbersClient
+    from ._ratelimit import notices
 
+    def waiting(line: str) -> None:
+        print(f"bwnumbers {args.command}: waiting: {line}", file=sys.stderr, flush=True)
+
+    with notices(waiting):
+        async with _client(args, NumbersClient) as pair:
+            yield pair
+
+
+@contextlib.asynccontextmanager
+async def _client(args: argparse.Namespace, cls: Any) -> AsyncIterator[tuple[Any, Any]]:
     if not args.emulator:
         # The Basic deprecation is for people here, not a Python warning with a file and line.
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DeprecationWarning)
-            client = NumbersClient.from_env()
+            client = cls.from_env()
         for warning in caught:
             print(f"bwnumbers {args.command}: warning: {warning.message}", file=sys.stderr)
         async with client:

@@ -1,0 +1,228 @@
+"""The client at Bandwidth's rate limits, against the rate-limited emulator, in real time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+
+from bwnumbers import (
+    CallbackReceiver,
+    NumbersClient,
+    OrderTimeoutError,
+    RateLimitError,
+    RetryPolicy,
+    ValidationError,
+    _ratelimit,
+    order_and_wait,
+)
+from bwnumbers.testing import BandwidthEmulator, RateLimit
+
+pytestmark = pytest.mark.slow
+
+SITE = "743"
+
+
+async def stocked(emulator: BandwidthEmulator, count: int) -> list[str]:
+    """Put *count* fresh numbers in stock and return them."""
+    return emulator.add_numbers(f"212555{i:04d}" for i in range(count))
+
+
+async def test_a_burst_of_orders_at_the_limit_completes_once_each() -> None:
+    """120 concurrent orders at 20/s with a burst of 5: all placed once, few refusals a window."""
+    limits = {"ORDER": RateLimit(per_window=20, window=1, burst=5)}
+    async with (
+        BandwidthEmulator(rate_limits=limits) as emulator,
+        emulator.client() as client,
+        CallbackReceiver() as receiver,
+    ):
+        await client.ensure_subscription(receiver.url)
+        numbers = await stocked(emulator, 120)
+        results = await asyncio.gather(
+            *(order_and_wait(client, receiver, site_id=SITE, numbers=[n]) for n in numbers)
+        )
+        await emulator.settle()
+        counts = emulator.rate_limit_counts["ORDER"]
+        statuses = {s.group: s for s in client.rate_limits}
+    assert len(results) == 120
+    assert all(r.completed_numbers for r in results)
+    assert emulator.order_count == 120  # nothing ordered twice
+    for result in results:
+        assert emulator.orders_with_customer_order_id(result.customer_order_id) == [result.order_id]
+    windows = [counts.refused_per_window[w] for w in sorted(counts.refused_per_window)]
+    # The first window may cost the few requests in flight before the limit was known; after
+    # that, at most two refusals a window.
+    assert windows[0] <= _ratelimit.UNKNOWN_LIMIT_CONCURRENCY
+    assert all(refused <= 2 for refused in windows[1:]), windows
+    assert counts.refused <= 20, windows
+    assert statuses["ORDER"].refusals == counts.refused
+    assert statuses["ORDER"].per_window in (20, 25)
+
+
+async def test_search_and_order_storms_do_not_block_each_other() -> None:
+    """A SEARCH limit that is closed for long never holds back the orders."""
+    limits = {"SEARCH": RateLimit(per_window=3, window=5)}
+    async with BandwidthEmulator(rate_limits=limits) as emulator, emulator.client() as client:
+        numbers = await stocked(emulator, 30)
+        searches = [
+            asyncio.ensure_future(client.search_available_numbers(area_code="212", quantity=1))
+            for _ in range(10)
+        ]
+        started = time.monotonic()
+        orders = await asyncio.gather(
+            *(client.create_order(site_id=SITE, numbers=[n]) for n in numbers)
+        )
+        orders_took = time.monotonic() - started
+        assert len(orders) == 30
+        assert orders_took < 2
+        assert any(not s.done() for s in searches)  # searches still wait at their gate
+        for search in searches:
+            search.cancel()
+        await asyncio.gather(*searches, return_exceptions=True)
+        (search_gate,) = [s for s in client.rate_limits if s.group == "SEARCH"]
+        assert search_gate.waiting == 0  # cancelled waiters leave the gate
+
+
+@pytest.mark.parametrize(
+    ("header", "least", "most"),
+    [
+        ("seconds", 0.0, 1.6),
+        ("milliseconds", 0.0, 1.6),
+        ("delta", 0.0, 1.6),
+        ("missing", 0.9, 1.6),  # closed for 1 s
+        ("garbled", 0.9, 1.6),  # closed for 1 s
+        ("past", 0.0, 0.5),  # reopened at once
+    ],
+)
+async def test_every_form_of_the_reset_header(header: str, least: float, most: float) -> None:
+    """Each header form closes the gate for as long as it says, and the request then goes."""
+    async with BandwidthEmulator() as emulator, emulator.client() as client:
+        emulator.faults.rate_limit_header = header  # type: ignore[assignment]
+        emulator.faults.rate_limit_next = 1
+        emulator.faults.rate_limit_reset = 0.5
+        started = time.monotonic()
+        await client.create_order(site_id=SITE, numbers=["5402278098"])
+        waited = time.monotonic() - started
+    assert least <= waited <= most
+    assert emulator.order_count == 1
+
+
+async def test_budget_running_out_at_the_gate_sends_nothing() -> None:
+    """When the gate opens beyond the budget, RateLimitError comes at once and nothing is sent."""
+    limits = {"ORDER": RateLimit(per_window=1, window=30)}
+    policy = RetryPolicy(rate_limit_budget=0.5)
+    async with (
+        BandwidthEmulator(rate_limits=limits) as emulator,
+        emulator.client(retry=policy) as client,
+    ):
+        await client.create_order(site_id=SITE, numbers=["5402278098"])
+        with pytest.raises(RateLimitError, match="rate_limit_budget") as first:
+            await client.create_order(site_id=SITE, numbers=["5402278099"])
+        refused = emulator.rate_limit_counts["ORDER"].refused
+        started = time.monotonic()
+        with pytest.raises(RateLimitError, match="was not sent") as second:
+            await client.create_order(site_id=SITE, numbers=["5402278099"])
+        assert time.monotonic() - started < 0.1  # known closed: no wait at all
+        assert emulator.rate_limit_counts["ORDER"].refused == refused  # nothing was sent
+    assert emulator.order_count == 1
+    for info in (first, second):
+        assert info.value.reset_at is not None
+        assert info.value.reset_at > time.time()
+
+
+async def test_order_and_wait_timeout_at_the_gate_is_a_rate_limit_error() -> None:
+    """timeout= running out at the gate raises RateLimitError (nothing sent), not a timeout."""
+    limits = {"ORDER": RateLimit(per_window=1, window=30)}
+    async with (
+        BandwidthEmulator(rate_limits=limits) as emulator,
+        emulator.client() as client,
+        CallbackReceiver() as receiver,
+    ):
+        await client.create_order(site_id=SITE, numbers=["5402278098"])
+        with pytest.raises(RateLimitError, match="timeout= runs out") as info:
+            await order_and_wait(client, receiver, site_id=SITE, numbers=["5402278099"], timeout=1)
+        assert not isinstance(info.value, OrderTimeoutError)
+        assert info.value.reset_at is not None
+        assert len(receiver.waiters) == 0
+    assert emulator.order_count == 1
+
+
+async def test_cancelled_waiters_leave_the_gate_consistent() -> None:
+    """Cancelling requests that wait at the gate loses no slot: later orders all go through."""
+    limits = {"ORDER": RateLimit(per_window=5, window=1)}
+    async with BandwidthEmulator(rate_limits=limits) as emulator, emulator.client() as client:
+        numbers = await stocked(emulator, 40)
+        doomed = [
+            asyncio.ensure_future(client.create_order(site_id=SITE, numbers=[n]))
+            for n in numbers[:30]
+        ]
+        await asyncio.sleep(0.3)
+        for task in doomed:
+            task.cancel()
+        await asyncio.gather(*doomed, return_exceptions=True)
+        placed = [t for t in doomed if not t.cancelled() and t.exception() is None]
+        survivors = await asyncio.gather(
+            *(client.create_order(site_id=SITE, numbers=[n]) for n in numbers[30:])
+        )
+        (gate,) = [s for s in client.rate_limits if s.group == "ORDER"]
+    assert len(survivors) == 10
+    assert gate.waiting == 0
+    assert emulator.order_count == len(placed) + 10
+
+
+async def test_clients_of_one_account_share_a_gate_and_release_it() -> None:
+    """Two clients of one account see one gate; it is released when the last one closes."""
+    limits = {"ORDER": RateLimit(per_window=1, window=30)}
+    async with BandwidthEmulator(rate_limits=limits) as emulator:
+        first = emulator.client(retry=RetryPolicy(rate_limit_budget=0.2))
+        second = emulator.client()
+        async with first, second:
+            await first.create_order(site_id=SITE, numbers=["5402278098"])
+            with pytest.raises(RateLimitError):
+                await first.create_order(site_id=SITE, numbers=["5402278099"])
+            closed = [s for s in second.rate_limits if s.group == "ORDER" and not s.is_open]
+            assert closed, "the second client sees the first one's closed gate"
+            other = NumbersClient(
+                account_id="1234567", access_token="t", base_url=emulator.base_url
+            )
+            async with other:
+                assert other.rate_limits == ()  # another account: its own gates
+        assert not _ratelimit.shared._gates
+
+
+async def test_max_rate_paces_without_refusals() -> None:
+    """max_rate={"ORDER": 10} sends at that pace: no 429 against a 10-per-second limit."""
+    limits = {"ORDER": RateLimit(per_window=10, window=1)}
+    async with (
+        BandwidthEmulator(rate_limits=limits) as emulator,
+        emulator.client(max_rate={"ORDER": 10}) as client,
+    ):
+        numbers = await stocked(emulator, 15)
+        started = time.monotonic()
+        await asyncio.gather(*(client.create_order(site_id=SITE, numbers=[n]) for n in numbers))
+        took = time.monotonic() - started
+        (gate,) = [s for s in client.rate_limits if s.group == "ORDER"]
+    assert emulator.rate_limit_counts["ORDER"].refused == 0
+    assert gate.max_rate == 10
+    assert took >= 1.3  # 15 requests, one every 0.1 s
+
+
+@pytest.mark.parametrize("bad", [{"ORDER": 0}, {"ORDER": "fast"}, {"": 1}, ["ORDER"]])
+def test_max_rate_is_validated(bad: object) -> None:
+    """A max_rate that is not group -> requests per second > 0 is refused up front."""
+    with pytest.raises(ValidationError, match="max_rate"):
+        NumbersClient(account_id="1", access_token="t", max_rate=bad)  # type: ignore[arg-type]
+
+
+async def test_waiting_is_logged_once_per_window(caplog: pytest.LogCaptureFixture) -> None:
+    """Many requests waiting for one window make one log line, not one each."""
+    caplog.set_level(logging.INFO, logger="bwnumbers.ratelimit")
+    limits = {"ORDER": RateLimit(per_window=5, window=1)}
+    async with BandwidthEmulator(rate_limits=limits) as emulator, emulator.client() as client:
+        numbers = await stocked(emulator, 12)
+        await asyncio.gather(*(client.create_order(site_id=SITE, numbers=[n]) for n in numbers))
+        windows = len(emulator.rate_limit_counts["ORDER"].refused_per_window)
+    lines = [r for r in caplog.records if "rate limit reached" in r.getMessage()]
+    assert 1 <= len(lines) <= windows
