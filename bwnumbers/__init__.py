@@ -40,6 +40,7 @@ from ._models import (
 )
 from ._numbers import normalize_number
 from ._ordering import OrderResult, PollPolicy, ResultSource, StatusUpdate, order_and_wait
+from ._ratelimit import RateLimitStatus
 from ._receiver import CallbackReceiver
 from ._retry import RetryPolicy
 from ._search import Search
@@ -76,6 +77,7 @@ __all__ = [
     "OrderWaiters",
     "PollPolicy",
     "RateLimitError",
+    "RateLimitStatus",
     "ResultSource",
     "RetryPolicy",
     "Search",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shlex
 import signal
 import sys
@@ -98,3 +99,35 @@ async def test_no_command_prints_help() -> None:
     out, _ = await process.communicate()
     assert process.returncode == 2
     assert b"emulator" in out
+
+
+async def test_commands_say_when_they_wait_for_the_rate_limit() -> None:
+    """With the emulator's orders limited, a second order says it waits, and until when."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bwnumbers", "emulator", "--order-limit", "1/2",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    exports = ""
+    try:
+        async with asyncio.timeout(20):
+            while not (line := (await process.stdout.readline()).decode()).startswith("Serving"):
+                assert line, "the emulator exited before serving"
+                exports = line if line.startswith("export ") else exports
+        env = dict(shlex.split(word)[0].split("=", 1) for word in exports.split()[1:])
+
+        async def order(number: str) -> tuple[int, str, str]:
+            return await bwnumbers_command("order", "--site-id", "743", number, env=env)
+
+        # Three orders at once, one allowed per 2-second window: at most one window boundary
+        # falls between them, so at least one of them waits.
+        numbers = ("5402278098", "5402278099", "5402278100")
+        results = await asyncio.gather(*(order(number) for number in numbers))
+    finally:
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(20):
+            await process.communicate()
+    assert [code for code, _, _ in results] == [0, 0, 0]
+    waits = [err for _, _, err in results if "waiting:" in err]
+    assert waits
+    assert re.search(r"ORDER: .* wait until \d\d:\d\d:\d\d UTC", waits[0])

@@ -226,3 +226,25 @@ async def test_waiting_is_logged_once_per_window(caplog: pytest.LogCaptureFixtur
         windows = len(emulator.rate_limit_counts["ORDER"].refused_per_window)
     lines = [r for r in caplog.records if "rate limit reached" in r.getMessage()]
     assert 1 <= len(lines) <= windows
+
+
+async def test_requests_cancelled_in_flight_give_their_slot_back() -> None:
+    """Cancelling requests already sent frees their place: the next ones are not held back."""
+    limits = {"ORDER": RateLimit(per_window=100, window=1)}
+    async with BandwidthEmulator(rate_limits=limits) as emulator, emulator.client() as client:
+        numbers = await stocked(emulator, 20)
+        emulator.faults.response_delay = 0.5
+        in_flight = [
+            asyncio.ensure_future(client.create_order(site_id=SITE, numbers=[n]))
+            for n in numbers[: _ratelimit.UNKNOWN_LIMIT_CONCURRENCY]
+        ]
+        await asyncio.sleep(0.2)  # all of them sent, none answered yet
+        for task in in_flight:
+            task.cancel()
+        await asyncio.gather(*in_flight, return_exceptions=True)
+        emulator.faults.response_delay = 0
+        async with asyncio.timeout(5):
+            placed = await asyncio.gather(
+                *(client.create_order(site_id=SITE, numbers=[n]) for n in numbers[10:])
+            )
+    assert len(placed) == 10
