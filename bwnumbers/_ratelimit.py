@@ -37,6 +37,7 @@ import contextvars
 import logging
 import math
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
@@ -409,26 +410,35 @@ def notices(say: Callable[[str], None]) -> Iterator[None]:
 
 
 class _Registry:
-    """Gates shared by the clients of one process, released with the last of them."""
+    """Gates shared by the clients of one event loop, released with the last of them.
+
+    Keyed weakly by the loop, so a loop that is gone (a test's, say) takes its gates along,
+    even those of clients that were never closed.
+    """
 
     def __init__(self) -> None:
-        self._gates: dict[tuple[int, str, str], tuple[RateGate, int]] = {}
+        self._loops: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[tuple[str, str], tuple[RateGate, int]]
+        ] = weakref.WeakKeyDictionary()
+
+    def gates(self) -> dict[tuple[str, str], tuple[RateGate, int]]:
+        """The (origin, account id) -> (gate, clients) table of the running loop."""
+        return self._loops.setdefault(asyncio.get_running_loop(), {})
 
     def attach(self, origin: str, account_id: str) -> RateGate:
-        key = (id(asyncio.get_running_loop()), origin, account_id)
-        gate, users = self._gates.get(key, (None, 0))
-        if gate is None:
-            gate = RateGate()
-        self._gates[key] = (gate, users + 1)
+        gates = self.gates()
+        gate, users = gates.get((origin, account_id), (RateGate(), 0))
+        gates[(origin, account_id)] = (gate, users + 1)
         return gate
 
     def detach(self, gate: RateGate) -> None:
-        for key, (known, users) in list(self._gates.items()):
+        gates = self.gates()
+        for key, (known, users) in list(gates.items()):
             if known is gate:
                 if users <= 1:
-                    del self._gates[key]
+                    del gates[key]
                 else:
-                    self._gates[key] = (known, users - 1)
+                    gates[key] = (known, users - 1)
                 return
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from bwnumbers import (
     CallbackReceiver,
+    ForbiddenError,
     NumbersClient,
     OrderTimeoutError,
     RateLimitError,
@@ -184,12 +185,20 @@ async def test_clients_of_one_account_share_a_gate_and_release_it() -> None:
                 await first.create_order(site_id=SITE, numbers=["5402278099"])
             closed = [s for s in second.rate_limits if s.group == "ORDER" and not s.is_open]
             assert closed, "the second client sees the first one's closed gate"
+            # Another account on the same API has gates of its own: it is not held back (the
+            # emulator knows one account, so it answers 403 at once instead of waiting).
             other = NumbersClient(
-                account_id="1234567", access_token="t", base_url=emulator.base_url
+                account_id="1234567",
+                access_token=emulator.issue_token(),
+                base_url=emulator.base_url,
             )
             async with other:
-                assert other.rate_limits == ()  # another account: its own gates
-        assert not _ratelimit.shared._gates
+                started = time.monotonic()
+                with pytest.raises(ForbiddenError):
+                    await other.create_order(site_id=SITE, numbers=["5402278099"])
+                assert time.monotonic() - started < 1
+                assert [s.refusals for s in other.rate_limits] == [0]
+        assert not _ratelimit.shared.gates()
 
 
 async def test_max_rate_paces_without_refusals() -> None:
