@@ -315,7 +315,10 @@ class RateGate:
         if first_of_window and group.accepted > 0:
             group.learn(group.accepted)
         if reset_at <= now:
-            group.start_window(now)  # the window has already rolled over: go on, paced
+            # The window has already rolled over: go on, paced. Only once per window: the other
+            # requests refused in it, answered later, must not restart the count each time.
+            if ticket.window == group.window:
+                group.start_window(now)
         elif group.closed_until is None or reset_at > group.closed_until:
             if group.window_start is not None and first_of_window:
                 # A lull between two saturated windows makes a multiple: keep the least.

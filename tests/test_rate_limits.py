@@ -226,3 +226,39 @@ async def test_waiting_is_logged_once_per_window(caplog: pytest.LogCaptureFixtur
         windows = len(emulator.rate_limit_counts["ORDER"].refused_per_window)
     lines = [r for r in caplog.records if "rate limit reached" in r.getMessage()]
     assert 1 <= len(lines) <= windows
+
+
+async def test_late_refusals_of_one_window_restart_it_once() -> None:
+    """429s read after their reset (a busy loop) start one new window, not one each.
+
+    Each of them used to restart the count, letting the learned allowance through again per
+    refusal: 8 late 429s sent 8 x 60 requests at once into a window of 100 (the ratelimit
+    benchmark saw 84 refusals in one window).
+    """
+    gate = _ratelimit.RateGate()
+    for _ in range(15):  # 120 accepted before the limit, at most 8 in flight
+        tickets = [
+            (await gate.acquire("ORDER", budget=5, label="POST /orders"))[0] for _ in range(8)
+        ]
+        for ticket in tickets:
+            gate.settle(ticket, refused=False)
+    in_flight = [(await gate.acquire("ORDER", budget=5, label="POST /orders"))[0] for _ in range(8)]
+    admitted: list[_ratelimit.Ticket] = []
+
+    async def wait() -> None:
+        admitted.append((await gate.acquire("ORDER", budget=5, label="POST /orders"))[0])
+
+    waiting = [asyncio.create_task(wait()) for _ in range(500)]
+    await asyncio.sleep(0.01)
+    assert admitted == []
+    reset = time.time() - 0.01  # the window had rolled over when the answers were read
+    for ticket in in_flight:
+        gate.settle(ticket, refused=True, reset_at=reset)
+        await asyncio.sleep(0.001)
+    for task in waiting:
+        task.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
+    (status,) = gate.statuses()
+    assert status.per_window == 60  # half the first window's 120
+    assert len(admitted) == 60 + 1  # the allowance at once, then one probe
+    assert status.refusals == 8
