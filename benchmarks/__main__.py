@@ -19,10 +19,11 @@ import bwnumbers
 from .burst import bench_burst
 from .codec import bench_codec
 from .latency import bench_latency
+from .ratelimit import bench_ratelimit
 from .receiver import bench_receiver
 from .waiting import bench_waiting
 
-BENCHMARKS = ("receiver", "burst", "waiting", "latency", "codec")
+BENCHMARKS = ("receiver", "burst", "waiting", "latency", "codec", "ratelimit")
 
 
 def _machine() -> dict[str, Any]:
@@ -55,6 +56,8 @@ async def _run(names: list[str], quick: bool) -> dict[str, Any]:
             results[name] = await bench_waiting(quick=quick)
         elif name == "latency":
             results[name] = await bench_latency(quick=quick)
+        elif name == "ratelimit":
+            results[name] = await bench_ratelimit(quick=quick)
         else:
             results[name] = bench_codec(quick=quick)
         print(f"  {name} done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -105,7 +108,34 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         for name, c in results["codec"].items():
             rows.append((f"decode {name}, us", str(c["bwnumbers_us"]),
                          f"{c['xmltodict_parse_us']} (bare parse)", str(c["ratio"])))  # fmt: skip
+    if "ratelimit" in results:
+        rows += _ratelimit_rows(results["ratelimit"])
     return rows
+
+
+def _ratelimit_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    ours, ref, goals = r["bwnumbers"], r["reference"], r["goals"]
+    limit = f"rate limit R={r['limit']['rate']:g}/s, burst {r['limit']['burst']}, N={r['n']:,}"
+
+    def share(run: dict[str, Any]) -> str:
+        return f"{run['refused_429']:,} ({run['share_429'] * 100:.1f} %)"
+
+    def wall(run: dict[str, Any]) -> str:
+        gave_up = f" ({run['failed']:,} given up)" if run["failed"] else ""
+        return f"{run['wall_s']:.2f}{gave_up}"
+
+    return [
+        (f"{limit}: completed / failed", f"{ours['completed']:,} / {ours['failed']:,}",
+         f"{ref['completed']:,} / {ref['failed']:,}",
+         f"goal {r['n']:,} / {goals['failed']}"),
+        ("rate limit: throughput, fraction of R", f"{ours['throughput_of_r']:.2f}",
+         f"{ref['throughput_of_r']:.2f}", f"goal >= {goals['throughput_of_r']}"),
+        (f"rate limit: wall s to last completion (ideal {r['ideal_wall_s']:g})", wall(ours),
+         wall(ref), ""),
+        ("rate limit: 429s (share of POSTs)", share(ours), share(ref),
+         f"goal <= {goals['share_429'] * 100:g} %"),
+        ("rate limit: POSTs sent", f"{ours['posts']:,}", f"{ref['posts']:,}", ""),
+    ]  # fmt: skip
 
 
 def _table(rows: list[tuple[str, str, str, str]]) -> str:

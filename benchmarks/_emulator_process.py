@@ -6,7 +6,7 @@ import asyncio
 import multiprocessing
 import multiprocessing.connection
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,15 +18,32 @@ STOCK = [
 ]
 
 
-async def _serve(pipe: multiprocessing.connection.Connection) -> None:
-    from bwnumbers.testing import BandwidthEmulator
+#: Rate limits for the child, as plain tuples so they cross the process boundary:
+#: group name to ``(per_window, window, burst)``, e.g. ``{"ORDER": (100, 1, 20)}``.
+Limits = Mapping[str, tuple[int, int, int]]
 
-    async with BandwidthEmulator(order_delay=0.0, password="bench-api-password") as emulator:
+
+async def _serve(pipe: multiprocessing.connection.Connection, rate_limits: Limits) -> None:
+    from bwnumbers.testing import BandwidthEmulator, RateLimit
+
+    limits = {
+        group: RateLimit(per_window=per_window, window=window, burst=burst)
+        for group, (per_window, window, burst) in rate_limits.items()
+    }
+    async with BandwidthEmulator(
+        order_delay=0.0,
+        password="bench-api-password",
+        client_secret="bench-client-secret",
+        rate_limits=limits or None,
+    ) as emulator:
         emulator.add_numbers(STOCK)
         pipe.send(
             {
                 "base_url": emulator.base_url,
                 "account_id": emulator.account_id,
+                "client_id": emulator.client_id,
+                "client_secret": emulator.client_secret,
+                "token_url": emulator.token_url,
                 "username": emulator.username,
                 "password": emulator.password,
                 "site_id": emulator.site_id,
@@ -39,10 +56,21 @@ async def _serve(pipe: multiprocessing.connection.Connection) -> None:
                 return
             if command == "order_count":
                 pipe.send(emulator.order_count)
+            if command == "rate_limit_counts":
+                pipe.send(
+                    {
+                        group: {
+                            "accepted": counts.accepted,
+                            "refused": counts.refused,
+                            "refused_per_window": dict(counts.refused_per_window),
+                        }
+                        for group, counts in emulator.rate_limit_counts.items()
+                    }
+                )
 
 
-def _main(pipe: multiprocessing.connection.Connection) -> None:
-    asyncio.run(_serve(pipe))
+def _main(pipe: multiprocessing.connection.Connection, rate_limits: Limits) -> None:
+    asyncio.run(_serve(pipe, rate_limits))
 
 
 class EmulatorProcess:
@@ -56,6 +84,13 @@ class EmulatorProcess:
         self._pipe.send("order_count")
         return int(self._pipe.recv())
 
+    def rate_limit_counts(self) -> dict[str, dict[str, Any]]:
+        """Per group (ORDER, SEARCH, DISCONNECT): ``accepted``, ``refused`` and
+        ``refused_per_window`` (window start in epoch seconds to refusals), as the emulator's
+        ``rate_limit_counts``."""
+        self._pipe.send("rate_limit_counts")
+        return dict(self._pipe.recv())
+
     def cpu_seconds(self) -> float:
         """User + system CPU time the emulator process has used so far."""
         stat = Path(f"/proc/{self.settings['pid']}/stat").read_text()
@@ -65,10 +100,11 @@ class EmulatorProcess:
 
 
 @contextmanager
-def emulator_process() -> Iterator[EmulatorProcess]:
+def emulator_process(rate_limits: Limits | None = None) -> Iterator[EmulatorProcess]:
+    """A fresh emulator in a child process, limited by *rate_limits* (none by default)."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=_main, args=(child,), daemon=True)
+    process = context.Process(target=_main, args=(child, dict(rate_limits or {})), daemon=True)
     process.start()
     try:
         if not parent.poll(60):
