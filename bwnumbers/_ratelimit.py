@@ -17,7 +17,10 @@ burst into a stampede at every reset, so requests pass a :class:`RateGate` inste
   window costs one refusal, not a stampede. Before any 429 is seen, at most
   :data:`UNKNOWN_LIMIT_CONCURRENCY` requests of a group are in flight at once, so even the first
   window of a burst costs only a few refusals (endpoints outside the groups are not held back
-  until they answer 429).
+  until they answer 429). Those requests may have spanned several windows before the first 429,
+  so the first opening lets through at once at most half of those accepted in the last second
+  before the reset (:data:`SHORTEST_WINDOW`; before the 429 if it gives no reset): those surely
+  fell into the window that ran out.
 - **Waiting is bounded** by the request's budget (``RetryPolicy.rate_limit_budget``) and by the
   caller's deadline (``order_and_wait(timeout=)``, through :data:`deadline`); a request that
   cannot wait raises :class:`RateLimitError` *before anything is sent*.
@@ -32,6 +35,7 @@ across the instances of a service.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import contextvars
 import logging
@@ -61,6 +65,8 @@ UNKNOWN_LIMIT_CONCURRENCY: Final = 8
 _LIMITED: Final = frozenset(GROUPS.values())
 #: How long a 429 without a usable reset time closes the gate.
 UNKNOWN_RESET_SECONDS: Final = 1.0
+#: The shortest window a limit can have: ``X-RateLimit-Reset`` is in whole epoch seconds.
+SHORTEST_WINDOW: Final = 1.0
 
 #: The loop time by which a wait at a gate must end (``order_and_wait(timeout=)``).
 deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
@@ -129,6 +135,8 @@ class _Group:
         self.closed_until: float | None = None
         self.per_window: int | None = None  # how many to let through at once per window
         self.least_saturated: int | None = None  # the least a window ending in 429 accepted
+        # When answers accepting requests arrived, until the first 429 (the last two seconds).
+        self.accepted_at: collections.deque[float] = collections.deque()
         self.saturated_windows = 0
         self.window_length: float | None = None  # learned from two successive resets
         self.window_start: float | None = None
@@ -158,17 +166,33 @@ class _Group:
             max_rate=self.max_rate,
         )
 
-    def learn(self, accepted: int) -> None:
+    def learn(self, accepted: int, *, surely_in_window: int | None = None) -> None:
         """A window ended in a 429 after *accepted* requests: adjust the per-window allowance.
 
         The least count wins, since a window may include a burst allowance. After only one such
         window half of it goes at once and the rest by probes, so that a burst allowance that
-        will not come again costs one refusal rather than a refusal per request.
+        will not come again costs one refusal rather than a refusal per request. Half of at
+        most *surely_in_window*, when given: the first 429 ends a count that began with the first
+        request and may span several windows.
         """
         self.saturated_windows += 1
         least = accepted if self.least_saturated is None else min(self.least_saturated, accepted)
         self.least_saturated = least
-        self.per_window = least if self.saturated_windows >= 2 else max(1, least // 2)
+        if self.saturated_windows >= 2:
+            self.per_window = least
+        else:
+            first = least if surely_in_window is None else min(least, surely_in_window)
+            self.per_window = max(1, first // 2)
+
+    def note_accepted(self, now: float) -> None:
+        """Before the first 429: remember when a request was accepted (see :meth:`learn`)."""
+        self.accepted_at.append(now)
+        while self.accepted_at[0] < now - 2 * SHORTEST_WINDOW:
+            self.accepted_at.popleft()
+
+    def accepted_since(self, since: float) -> int:
+        """How many acceptances noted by :meth:`note_accepted` arrived at *since* or later."""
+        return sum(1 for at in self.accepted_at if at >= since)
 
     def start_window(self, start: float) -> None:
         self.window += 1
@@ -305,15 +329,24 @@ class RateGate:
         if not refused:
             if ticket.window == group.window:
                 group.accepted += 1
+                if group.per_window is None and group.cap_unknown:
+                    group.note_accepted(time.time())
             group.notify()
             return
         group.refusals += 1
         now = time.time()
+        # The window that ran out began SHORTEST_WINDOW before its end or earlier.
+        window_began_by = (now if reset_at is None else reset_at) - SHORTEST_WINDOW
         if reset_at is None:
             reset_at = now + UNKNOWN_RESET_SECONDS
         first_of_window = group.closed_until is None and ticket.window == group.window
         if first_of_window and group.accepted > 0:
-            group.learn(group.accepted)
+            surely_in_window = None
+            if group.per_window is None and group.cap_unknown:
+                # The count began with the first request, maybe windows ago.
+                surely_in_window = group.accepted_since(window_began_by)
+                group.accepted_at.clear()
+            group.learn(group.accepted, surely_in_window=surely_in_window)
         if reset_at <= now:
             # The window has already rolled over: go on, paced. Only once per window: the other
             # requests refused in it, answered later, must not restart the count each time.

@@ -262,3 +262,30 @@ async def test_late_refusals_of_one_window_restart_it_once() -> None:
     assert status.per_window == 60  # half the first window's 120
     assert len(admitted) == 60 + 1  # the allowance at once, then one probe
     assert status.refusals == 8
+
+
+async def test_first_opening_counts_only_the_window_that_ran_out() -> None:
+    """Requests accepted before the last window are not taken as that window's allowance.
+
+    Before the first 429 the gate does not know where windows begin: 100 accepted a second
+    before and 100 in the window that ran out used to make an allowance of half of 200, so the
+    first opening overran a limit of 100 (in the ratelimit benchmark: 220 accepted over two
+    windows before the first 429, an allowance of 110, 11 refusals at the first opening).
+    """
+    gate = _ratelimit.RateGate()
+
+    async def accept(count: int) -> None:
+        for _ in range(count // 4):
+            tickets = [
+                (await gate.acquire("ORDER", budget=5, label="POST /orders"))[0] for _ in range(4)
+            ]
+            for ticket in tickets:
+                gate.settle(ticket, refused=False)
+
+    await accept(100)
+    await asyncio.sleep(1.1)  # a window boundary passed without a 429
+    await accept(100)
+    (refused, _) = await gate.acquire("ORDER", budget=5, label="POST /orders")
+    gate.settle(refused, refused=True, reset_at=time.time() + 0.5)
+    (status,) = gate.statuses()
+    assert status.per_window == 50  # half of the 100 in the window that ran out, not of 200
