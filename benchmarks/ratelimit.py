@@ -18,8 +18,11 @@ POSTs = accepted + refused), the wall time from the start of the burst to the la
 completion, and throughput = completed / wall / R. The ideal wall time ``(N - (P + B)) / R``
 is the bound: after the first window's P + B tokens, every order waits for the bucket. The
 bound for the actual start (windows are aligned to whole epoch seconds, so it depends on where
-in a second the burst began) is reported too. Completions per epoch second show where time
-went. Numbers are reported, never asserted.
+in a second the burst began) is reported too. ``refused_per_window`` and
+``completed_per_second`` show where time went, keyed by whole seconds since the start of the
+epoch second in which the burst began (the emulator's windows). With ``--quick`` the 100 orders
+fit in the first window's 120 tokens: a smoke run, nothing is refused. Numbers are reported,
+never asserted.
 """
 
 from __future__ import annotations
