@@ -16,6 +16,7 @@ import aiohttp
 
 import bwnumbers
 
+from .auth import bench_auth
 from .burst import bench_burst
 from .codec import bench_codec
 from .latency import bench_latency
@@ -23,7 +24,7 @@ from .ratelimit import bench_ratelimit
 from .receiver import bench_receiver
 from .waiting import bench_waiting
 
-BENCHMARKS = ("receiver", "burst", "waiting", "latency", "codec", "ratelimit")
+BENCHMARKS = ("receiver", "burst", "waiting", "latency", "auth", "codec", "ratelimit")
 
 
 def _machine() -> dict[str, Any]:
@@ -58,6 +59,8 @@ async def _run(names: list[str], quick: bool) -> dict[str, Any]:
             results[name] = await bench_latency(quick=quick)
         elif name == "ratelimit":
             results[name] = await bench_ratelimit(quick=quick)
+        elif name == "auth":
+            results[name] = await bench_auth(quick=quick)
         else:
             results[name] = bench_codec(quick=quick)
         print(f"  {name} done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -104,6 +107,8 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                            ("polling", "polling (callback lost)")):  # fmt: skip
             rows.append((f"finish -> return p50 / p99 ms, {label}",
                          f"{lat[key]['p50_ms']} / {lat[key]['p99_ms']}", "", ""))  # fmt: skip
+    if "auth" in results:
+        rows += _auth_rows(results["auth"])
     if "codec" in results:
         for name, c in results["codec"].items():
             rows.append((f"decode {name}, us", str(c["bwnumbers_us"]),
@@ -135,6 +140,33 @@ def _ratelimit_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("rate limit: 429s (share of POSTs)", share(ours), share(ref),
          f"goal <= {goals['share_429'] * 100:g} %"),
         ("rate limit: POSTs sent", f"{ours['posts']:,}", f"{ref['posts']:,}", ""),
+    ]  # fmt: skip
+
+
+def _auth_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    c = results["cold_burst"]
+    cold, warm = c["cold"], c["warm_reference"]
+    b = results["bearer_vs_basic"]
+    low, high = b["ratio_range"]
+    client, emulator = b["client_cpu_us_per_request"], b["emulator_cpu_us_per_request"]
+    share = b["emulator_cpu_share"]
+    return [
+        (f"cold burst of {c['n']:,} first requests: token requests",
+         ", ".join(str(n) for n in c["token_requests"]), "",
+         f"goal == {c['goal_token_requests']}"),
+        (f"cold burst of {c['n']:,}: completed / wall s",
+         f"{cold['completed']:,} / {cold['wall_s']}",
+         f"{warm['completed']:,} / {warm['wall_s']} (same client, warm)", ""),
+        ("cold burst p50 / p99 ms", f"{cold['p50_ms']} / {cold['p99_ms']}",
+         f"{warm['p50_ms']} / {warm['p99_ms']} (warm)", ""),
+        (f"Bearer vs Basic, requests/s (median of {b['rounds']} rounds)",
+         f"{b['bearer_rps']:,}", f"{b['basic_rps']:,} (Basic)",
+         f"{b['ratio']} (goal >= {b['goal']}; rounds {low}\N{EN DASH}{high})"),
+        ("Bearer vs Basic: CPU us per request, client / emulator",
+         f"{client['bearer']} / {emulator['bearer']}",
+         f"{client['basic']} / {emulator['basic']} (Basic)", ""),
+        ("Bearer vs Basic: emulator CPU share", str(share["bearer"]),
+         f"{share['basic']} (Basic)", ""),
     ]  # fmt: skip
 
 

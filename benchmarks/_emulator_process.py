@@ -6,10 +6,13 @@ import asyncio
 import multiprocessing
 import multiprocessing.connection
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import bwnumbers
 
 STOCK = [
     f"212{block}{line:04d}"
@@ -44,6 +47,7 @@ async def _serve(pipe: multiprocessing.connection.Connection, rate_limits: Limit
                 "client_id": emulator.client_id,
                 "client_secret": emulator.client_secret,
                 "token_url": emulator.token_url,
+                # The legacy API user, for benchmarks that are explicitly about Basic.
                 "username": emulator.username,
                 "password": emulator.password,
                 "site_id": emulator.site_id,
@@ -54,8 +58,8 @@ async def _serve(pipe: multiprocessing.connection.Connection, rate_limits: Limit
             command = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
             if command == "stop":
                 return
-            if command == "order_count":
-                pipe.send(emulator.order_count)
+            if command in ("order_count", "token_requests"):
+                pipe.send(getattr(emulator, command))
             if command == "rate_limit_counts":
                 pipe.send(
                     {
@@ -74,7 +78,7 @@ def _main(pipe: multiprocessing.connection.Connection, rate_limits: Limits) -> N
 
 
 class EmulatorProcess:
-    """Handle on the child: its settings, its order count and its CPU seconds."""
+    """Handle on the child: its settings, its order and token request counts, its CPU seconds."""
 
     def __init__(self, pipe: multiprocessing.connection.Connection, settings: dict[str, Any]):
         self._pipe = pipe
@@ -91,12 +95,64 @@ class EmulatorProcess:
         self._pipe.send("rate_limit_counts")
         return dict(self._pipe.recv())
 
+    def token_requests(self) -> int:
+        """How many requests have reached the emulator's token endpoint so far."""
+        self._pipe.send("token_requests")
+        return int(self._pipe.recv())
+
+    def client(self, **kwargs: Any) -> bwnumbers.NumbersClient:
+        """A client for the emulator on its OAuth 2.0 client credentials: the path users take."""
+        s = self.settings
+        return bwnumbers.NumbersClient(
+            account_id=s["account_id"], base_url=s["base_url"], client_id=s["client_id"],
+            client_secret=s["client_secret"], **kwargs,
+        )  # fmt: skip
+
+    def basic_client(self, **kwargs: Any) -> bwnumbers.NumbersClient:
+        """A legacy Basic (API user) client, built without its DeprecationWarning.
+
+        Only for benchmarks that are explicitly about Basic.
+        """
+        s = self.settings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return bwnumbers.NumbersClient(
+                account_id=s["account_id"], base_url=s["base_url"], username=s["username"],
+                password=s["password"], **kwargs,
+            )  # fmt: skip
+
     def cpu_seconds(self) -> float:
-        """User + system CPU time the emulator process has used so far."""
-        stat = Path(f"/proc/{self.settings['pid']}/stat").read_text()
+        """User + system CPU time the emulator process has used so far.
+
+        From the scheduler's nanosecond run times of its threads where the kernel keeps them,
+        else from the clock ticks of ``/proc/<pid>/stat`` (10 ms steps, too coarse for short
+        slices of work).
+        """
+        pid = self.settings["pid"]
+        nanoseconds = _scheduled_ns(pid)
+        if nanoseconds is not None:
+            return nanoseconds / 1e9
+        stat = Path(f"/proc/{pid}/stat").read_text()
         fields = stat.rsplit(")", 1)[1].split()
         ticks = int(fields[11]) + int(fields[12])  # utime, stime
         return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _scheduled_ns(pid: int) -> int | None:
+    """Nanoseconds the threads of *pid* have run, or ``None`` without ``schedstat``."""
+    total = 0
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return None
+    for task in tasks:
+        try:
+            total += int(task.joinpath("schedstat").read_text().split()[0])
+        except FileNotFoundError:
+            continue  # the thread ended (the emulator's threads are long-lived executor ones)
+        except (OSError, ValueError, IndexError):
+            return None
+    return total
 
 
 @contextmanager

@@ -1,9 +1,11 @@
 """Burst ordering: N concurrent order_and_wait calls against a minimal hand-written flow.
 
-Both run against the same emulator (in its own process) in the same run. The reference does
-the least that works when nothing goes wrong: a raw aiohttp POST of the order XML and a bare
-callback handler that resolves a dict of futures. No validation, retries, reconciliation,
-polling or confirmation.
+Both run against the same emulator (in its own process) in the same run, and both authenticate
+as users will once Bandwidth retires API users: OAuth 2.0 client credentials, one token fetched
+before the timing starts, then ``Authorization: Bearer``. The reference does the least that
+works when nothing goes wrong: a raw aiohttp POST of the order XML and a bare callback handler
+that resolves a dict of futures. No validation, retries, reconciliation, polling or
+confirmation.
 """
 
 from __future__ import annotations
@@ -72,12 +74,10 @@ async def _bwnumbers_run(
 ) -> dict[str, Any]:
     s = emulator.settings
     async with (
-        bwnumbers.NumbersClient(
-            account_id=s["account_id"], username=s["username"], password=s["password"],
-            base_url=s["base_url"],
-        ) as client,
+        emulator.client() as client,
         bwnumbers.CallbackReceiver(username="cb", password="bench-callback-password") as receiver,
-    ):  # fmt: skip
+    ):
+        # Creating the subscription also obtains the access token, before the timing starts.
         subscription = await client.create_subscription(
             receiver.url, username="cb", password="bench-callback-password"
         )
@@ -113,11 +113,17 @@ async def _reference_run(emulator: EmulatorProcess, numbers: list[str]) -> dict[
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     url = f"http://127.0.0.1:{runner.addresses[0][1]}/cb"
-    auth = aiohttp.BasicAuth(s["username"], s["password"])
     root = f"{s['base_url']}/accounts/{s['account_id']}"
-    headers = {"Content-Type": "application/xml"}
     try:
-        async with aiohttp.ClientSession(auth=auth) as http:
+        async with aiohttp.ClientSession() as http:
+            # One token from the token endpoint, before the timing starts, as bwnumbers does.
+            async with http.post(
+                s["token_url"],
+                data={"grant_type": "client_credentials"},
+                auth=aiohttp.BasicAuth(s["client_id"], s["client_secret"]),
+            ) as response:
+                token = (await response.json())["access_token"]
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
             body = SUBSCRIPTION.format(url=url)
             async with http.post(f"{root}/subscriptions", data=body, headers=headers) as response:
                 subscription = response.headers["Location"].rsplit("/", 1)[1]
@@ -136,7 +142,7 @@ async def _reference_run(emulator: EmulatorProcess, numbers: list[str]) -> dict[
             try:
                 return await _measure(emulator, len(numbers), one)
             finally:
-                async with http.delete(f"{root}/subscriptions/{subscription}"):
+                async with http.delete(f"{root}/subscriptions/{subscription}", headers=headers):
                     pass
     finally:
         await runner.cleanup()

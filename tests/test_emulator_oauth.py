@@ -16,6 +16,8 @@ import aiohttp
 import pytest
 
 from bwnumbers.testing import BandwidthEmulator
+from bwnumbers.testing._tokens import _VERIFIED_MAX as VERIFIED_MAX
+from bwnumbers.testing._tokens import TokenIssuer
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 GRANT = "grant_type=client_credentials"
@@ -372,6 +374,31 @@ async def test_revoked_tokens_are_access_denied_and_new_ones_work(
     assert (await api_get(session, bandwidth_emulator, bearer(fresh)))[0] == 200
     minted_again = bandwidth_emulator.issue_token()
     assert (await api_get(session, bandwidth_emulator, bearer(minted_again)))[0] == 200
+
+
+def test_verified_tokens_are_remembered_yet_checked_every_time() -> None:
+    """The issuer remembers the token strings it verified (a bounded number), yet checks
+    expiry and revocation on every presentation; variants of a remembered token are refused."""
+    issuer = TokenIssuer(account_id="9900000", client_id="c", client_secret="s", lifetime=3600)
+    token = issuer.issue()
+    claims = issuer.verify(token)
+    assert claims is not None
+    assert issuer.verify(token) == claims
+    for variant in (flipped_signature(token), tampered_claims(token), token + "==", token[:-1]):
+        assert issuer.verify(variant) is None
+    short = issuer.issue(lifetime=0.05)
+    assert issuer.verify(short) is not None
+    time.sleep(0.06)
+    assert issuer.verify(short) is None
+    many = [issuer.issue() for _ in range(VERIFIED_MAX + 10)]
+    assert all(issuer.verify(t) is not None for t in many)
+    assert len(issuer._verified) <= VERIFIED_MAX
+    assert issuer.verify(token) == claims  # forgotten by now, so verified afresh
+    issuer.revoke_all()
+    assert issuer.verify(token) is None
+    assert issuer.verify(many[-1]) is None
+    fresh = issuer.issue()
+    assert issuer.verify(fresh) is not None
 
 
 async def test_basic_still_works_by_default(

@@ -48,6 +48,8 @@ REALM = "Bandwidth OAuth2"
 TokenFailure = Literal["503", "timeout"]
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+# Tokens whose signature and claims were verified, by their exact string; see TokenIssuer._check.
+_VERIFIED_MAX = 1024
 _HEADER = {"alg": "HS256", "typ": "JWT"}
 _FORM = "application/x-www-form-urlencoded"
 # RFC 6749 §5.1 requires these on token answers; we send them on errors too, which is harmless
@@ -93,6 +95,8 @@ class TokenIssuer:
         # jti -> deadline on the monotonic clock. Expired entries go when they are next presented;
         # the rest stay small (one per token a test asked for).
         self._live: dict[str, float] = {}
+        # token string -> its claims, once its signature and claims have been verified.
+        self._verified: dict[str, dict[str, object]] = {}
         self._hung: set[asyncio.Future[None]] = set()
 
     def __repr__(self) -> str:
@@ -124,7 +128,10 @@ class TokenIssuer:
         return f"{signing_input}.{self._sign(signing_input)}"
 
     def verify(self, token: str) -> dict[str, object] | None:
-        """The claims of *token* if this issuer issued it and it is neither revoked nor expired."""
+        """The claims of *token* if this issuer issued it and it is neither revoked nor expired.
+
+        The claims are shared with the issuer's cache of verified tokens: do not modify them.
+        """
         outcome = self._check(token)
         if isinstance(outcome, str):
             log.debug("Bearer token refused: %s", outcome)
@@ -132,7 +139,37 @@ class TokenIssuer:
         return outcome
 
     def _check(self, token: str) -> dict[str, object] | str:
-        """The claims, or why *token* is refused."""
+        """The claims, or why *token* is refused.
+
+        The signature and claims of a token are checked the first time it is presented; the
+        exact string is then remembered with its claims, since the same string under the same
+        key verifies the same way every time. Revocation and expiry are checked on every
+        presentation, and a token refused for either is forgotten.
+        """
+        claims = self._verified.get(token)
+        verified = claims is not None
+        if claims is None:
+            outcome = self._verify_signed(token)
+            if isinstance(outcome, str):
+                return outcome
+            claims = outcome
+        jti = claims.get("jti")
+        if not isinstance(jti, str) or jti not in self._live:
+            self._verified.pop(token, None)
+            return "revoked or unknown"
+        deadline = self._live[jti]
+        if time.monotonic() >= deadline:
+            del self._live[jti]
+            self._verified.pop(token, None)
+            return "expired"
+        if not verified:
+            if len(self._verified) >= _VERIFIED_MAX:
+                del self._verified[next(iter(self._verified))]  # the oldest
+            self._verified[token] = claims
+        return claims
+
+    def _verify_signed(self, token: str) -> dict[str, object] | str:
+        """The claims of *token* if it is well formed and signed with this issuer's key."""
         segments = token.split(".")
         if len(segments) != 3 or not all(_SEGMENT.fullmatch(s) for s in segments):
             return "malformed"
@@ -148,19 +185,13 @@ class TokenIssuer:
             return "undecodable claims"
         if not isinstance(claims, dict):
             return "undecodable claims"
-        jti = claims.get("jti")
-        if not isinstance(jti, str) or jti not in self._live:
-            return "revoked or unknown"
-        deadline = self._live[jti]
-        if time.monotonic() >= deadline:
-            del self._live[jti]
-            return "expired"
         return claims
 
     def revoke_all(self) -> None:
         """Refuse every token issued so far; tokens issued later work."""
         log.info("Revoked %d access token(s)", len(self._live))
         self._live.clear()
+        self._verified.clear()
 
     def _sign(self, signing_input: str) -> str:
         digest = hmac.new(self._key, signing_input.encode("ascii"), hashlib.sha256).digest()
