@@ -16,26 +16,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
-import xmltodict
-from aiohttp import web
-
 import bwnumbers
 
 from ._emulator_process import STOCK, EmulatorProcess, emulator_process
-
-ORDER = (
-    "<Order><CustomerOrderId>{cid}</CustomerOrderId><Name>reference {cid}</Name>"
-    "<ExistingTelephoneNumberOrderType><TelephoneNumberList><TelephoneNumber>{number}"
-    "</TelephoneNumber></TelephoneNumberList></ExistingTelephoneNumberOrderType>"
-    "<SiteId>{site}</SiteId></Order>"
-)
-
-
-SUBSCRIPTION = (
-    "<Subscription><OrderType>orders</OrderType><CallbackSubscription><URL>{url}</URL>"
-    "</CallbackSubscription></Subscription>"
-)
+from ._reference import ORDER, reference_flow
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -97,55 +81,22 @@ async def _bwnumbers_run(
 
 
 async def _reference_run(emulator: EmulatorProcess, numbers: list[str]) -> dict[str, Any]:
-    s = emulator.settings
-    futures: dict[str, asyncio.Future[str]] = {}
+    async with reference_flow(emulator) as flow:
 
-    async def handle(request: web.Request) -> web.Response:
-        notification = xmltodict.parse(await request.read())["Notification"]
-        future = futures.get(notification.get("CustomerOrderId") or "")
-        if future is not None and not future.done():
-            future.set_result(notification.get("Status") or "")
-        return web.Response()
-
-    app = web.Application()
-    app.router.add_post("/cb", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/cb"
-    root = f"{s['base_url']}/accounts/{s['account_id']}"
-    try:
-        async with aiohttp.ClientSession() as http:
-            # One token from the token endpoint, before the timing starts, as bwnumbers does.
-            async with http.post(
-                s["token_url"],
-                data={"grant_type": "client_credentials"},
-                auth=aiohttp.BasicAuth(s["client_id"], s["client_secret"]),
-            ) as response:
-                token = (await response.json())["access_token"]
-            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
-            body = SUBSCRIPTION.format(url=url)
-            async with http.post(f"{root}/subscriptions", data=body, headers=headers) as response:
-                subscription = response.headers["Location"].rsplit("/", 1)[1]
-
-            async def one(i: int) -> bool:
-                cid = str(uuid.uuid4())
-                future = futures[cid] = asyncio.get_running_loop().create_future()
-                order = ORDER.format(cid=cid, number=numbers[i], site=s["site_id"])
-                try:
-                    async with http.post(f"{root}/orders", data=order, headers=headers) as response:
-                        await response.read()
-                    return await future == "COMPLETE"
-                finally:
-                    del futures[cid]
-
+        async def one(i: int) -> bool:
+            cid = str(uuid.uuid4())
+            future = flow.futures[cid] = asyncio.get_running_loop().create_future()
+            order = ORDER.format(cid=cid, number=numbers[i], site=flow.site_id)
             try:
-                return await _measure(emulator, len(numbers), one)
+                async with flow.http.post(
+                    f"{flow.root}/orders", data=order, headers=flow.headers
+                ) as response:
+                    await response.read()
+                return await future == "COMPLETE"
             finally:
-                async with http.delete(f"{root}/subscriptions/{subscription}", headers=headers):
-                    pass
-    finally:
-        await runner.cleanup()
+                del flow.futures[cid]
+
+        return await _measure(emulator, len(numbers), one)
 
 
 async def bench_burst(*, quick: bool) -> dict[str, Any]:

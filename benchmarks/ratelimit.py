@@ -34,14 +34,10 @@ import time
 import uuid
 from typing import Any
 
-import aiohttp
-import xmltodict
-from aiohttp import web
-
 import bwnumbers
 
 from ._emulator_process import STOCK, EmulatorProcess, emulator_process
-from .burst import ORDER, SUBSCRIPTION
+from ._reference import ORDER, reference_flow
 
 PER_WINDOW, WINDOW, BURST = 100, 1, 20
 RATE = PER_WINDOW / WINDOW  # R, orders per second
@@ -134,83 +130,48 @@ async def _bwnumbers_run(emulator: EmulatorProcess, numbers: list[str]) -> dict[
 
 
 async def _reference_run(emulator: EmulatorProcess, numbers: list[str]) -> dict[str, Any]:
-    s = emulator.settings
-    futures: dict[str, asyncio.Future[str]] = {}
+    async with reference_flow(emulator) as flow:
+        completions: list[float] = []
+        failures: list[str] = []
+        posts = 0
 
-    async def handle(request: web.Request) -> web.Response:
-        notification = xmltodict.parse(await request.read())["Notification"]
-        future = futures.get(notification.get("CustomerOrderId") or "")
-        if future is not None and not future.done():
-            future.set_result(notification.get("Status") or "")
-        return web.Response()
-
-    app = web.Application()
-    app.router.add_post("/cb", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/cb"
-    root = f"{s['base_url']}/accounts/{s['account_id']}"
-    try:
-        async with aiohttp.ClientSession() as http:
-            # One token from the token endpoint, before the timing starts.
-            async with http.post(
-                s["token_url"],
-                data={"grant_type": "client_credentials"},
-                auth=aiohttp.BasicAuth(s["client_id"], s["client_secret"]),
-            ) as response:
-                token = (await response.json())["access_token"]
-            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
-            body = SUBSCRIPTION.format(url=url)
-            async with http.post(f"{root}/subscriptions", data=body, headers=headers) as response:
-                subscription = response.headers["Location"].rsplit("/", 1)[1]
-            completions: list[float] = []
-            failures: list[str] = []
-            posts = 0
-
-            async def one(number: str) -> None:
-                nonlocal posts
-                cid = str(uuid.uuid4())
-                future = futures[cid] = asyncio.get_running_loop().create_future()
-                order = ORDER.format(cid=cid, number=number, site=s["site_id"])
-                try:
-                    for attempt in range(1, ATTEMPTS + 1):
-                        posts += 1
-                        async with http.post(
-                            f"{root}/orders", data=order, headers=headers
-                        ) as response:
-                            await response.read()
-                            status = response.status
-                            reset = response.headers.get("X-RateLimit-Reset")
-                        if status != 429:
-                            break
-                        if attempt == ATTEMPTS:
-                            failures.append("RateLimitError")
-                            return
-                        await asyncio.sleep(max(0.0, float(reset or 1) - time.time()))
-                    if status >= 300:
-                        failures.append(f"HTTP {status}")
-                        return
-                    if await future == "COMPLETE":
-                        completions.append(time.time())
-                    else:
-                        failures.append("not completed")
-                finally:
-                    del futures[cid]
-
-            started = time.time()
+        async def one(number: str) -> None:
+            nonlocal posts
+            cid = str(uuid.uuid4())
+            future = flow.futures[cid] = asyncio.get_running_loop().create_future()
+            order = ORDER.format(cid=cid, number=number, site=flow.site_id)
             try:
-                await asyncio.gather(*(one(n) for n in numbers))
-                wall = time.time() - started
+                for attempt in range(1, ATTEMPTS + 1):
+                    posts += 1
+                    async with flow.http.post(
+                        f"{flow.root}/orders", data=order, headers=flow.headers
+                    ) as response:
+                        await response.read()
+                        status = response.status
+                        reset = response.headers.get("X-RateLimit-Reset")
+                    if status != 429:
+                        break
+                    if attempt == ATTEMPTS:
+                        failures.append("RateLimitError")
+                        return
+                    await asyncio.sleep(max(0.0, float(reset or 1) - time.time()))
+                if status >= 300:
+                    failures.append(f"HTTP {status}")
+                    return
+                if await future == "COMPLETE":
+                    completions.append(time.time())
+                else:
+                    failures.append("not completed")
             finally:
-                async with http.delete(f"{root}/subscriptions/{subscription}", headers=headers):
-                    pass
-            summary = _summary(emulator, len(numbers), started, completions, len(failures), wall)
-            summary["posts_sent_by_client"] = posts
-            summary["failure_kinds"] = dict(collections.Counter(failures))
-            return summary
-    finally:
-        await runner.cleanup()
+                del flow.futures[cid]
+
+        started = time.time()
+        await asyncio.gather(*(one(n) for n in numbers))
+        wall = time.time() - started
+        summary = _summary(emulator, len(numbers), started, completions, len(failures), wall)
+        summary["posts_sent_by_client"] = posts
+        summary["failure_kinds"] = dict(collections.Counter(failures))
+        return summary
 
 
 async def bench_ratelimit(*, quick: bool) -> dict[str, Any]:

@@ -148,11 +148,35 @@ class _Group:
         self.probing = False
         self.waiting = 0
         self.refusals = 0
-        self.changed = asyncio.Event()
+        # Requests waiting for room, in arrival order. Each is woken alone when a slot frees
+        # (a broadcast to a thousand waiters per answer would cost a million wake-ups a burst),
+        # and all at once by one timer when the gate reopens or a window begins.
+        self.queue: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.timer: asyncio.TimerHandle | None = None
 
-    def notify(self) -> None:
-        self.changed.set()
-        self.changed = asyncio.Event()
+    def wake_one(self) -> None:
+        """Let the longest-waiting request look for room again."""
+        while self.queue:
+            waiter = self.queue.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def wake_all(self) -> None:
+        self.timer = None
+        while self.queue:
+            waiter = self.queue.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def wake_all_in(self, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
+        """Wake every waiter after *seconds* (one timer per group, the earliest wins)."""
+        when = loop.time() + seconds
+        if self.timer is not None:
+            if self.timer.when() <= when:
+                return
+            self.timer.cancel()
+        self.timer = loop.call_at(when, self.wake_all)
 
     def status(self) -> RateLimitStatus:
         closed = (
@@ -270,7 +294,7 @@ class RateGate:
         group = self._group(name)
         now = time.time()
         group.roll(now)
-        if group.closed_until is None and group.max_rate is None:
+        if not group.queue and group.closed_until is None and group.max_rate is None:
             ticket = group.admit()
             if ticket is not None:  # the fast path: an open gate costs no suspension
                 return ticket, 0.0
@@ -292,21 +316,27 @@ class RateGate:
                     if group.closed_until is None:
                         ticket = group.admit()
                         if ticket is not None:
+                            group.wake_one()  # the next in line looks for room too
                             return ticket, loop.time() - started
                 wake = group.next_change(now)
-                if wake is not None and loop.time() + wake > limit:
-                    raise self._cannot_wait(group, label, budget, caller_deadline, limit)
+                if wake is not None:
+                    if loop.time() + wake > limit:
+                        raise self._cannot_wait(group, label, budget, caller_deadline, limit)
+                    group.wake_all_in(loop, wake)
                 remaining = limit - loop.time()
                 if remaining <= 0:
                     raise self._cannot_wait(group, label, budget, caller_deadline, limit)
-                changed = group.changed
+                waiter: asyncio.Future[None] = loop.create_future()
+                group.queue.append(waiter)
                 try:
-                    async with asyncio.timeout(
-                        min(remaining, wake) if wake is not None else remaining
-                    ):
-                        await changed.wait()
+                    async with asyncio.timeout(remaining):
+                        await waiter
                 except TimeoutError:
                     pass
+                except asyncio.CancelledError:
+                    if waiter.done() and not waiter.cancelled():
+                        group.wake_one()  # woken, then cancelled: pass the turn on
+                    raise
         finally:
             group.waiting -= 1
 
@@ -332,7 +362,7 @@ class RateGate:
                 group.accepted += 1
                 if group.per_window is None and group.cap_unknown:
                     group.note_accepted(time.time())
-            group.notify()
+            group.wake_one()
             return
         group.refusals += 1
         now = time.time()
@@ -369,7 +399,10 @@ class RateGate:
                     time.strftime("%H:%M:%S", time.gmtime(reset_at)) + " UTC",
                     reset_at - now,
                 )
-        group.notify()
+        if group.closed_until is not None:
+            group.wake_all_in(asyncio.get_running_loop(), group.closed_until - now)
+        else:
+            group.wake_all()  # the window rolled over already: everyone looks for room
 
     def abandon(self, ticket: Ticket) -> None:
         """Give back a ticket whose request ended without an answer (failed or cancelled)."""
@@ -379,7 +412,7 @@ class RateGate:
             group.probing = False
         if ticket.window == group.window:
             group.admitted -= 1
-        group.notify()
+        group.wake_one()
 
     @staticmethod
     def _cannot_wait(
