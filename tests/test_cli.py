@@ -132,3 +132,13 @@ def test_order_status_on_a_fresh_emulator_explains(capsys: pytest.CaptureFixture
     """Every --emulator run starts empty, so order-status finds nothing: said in one line."""
     assert cli.main(["order-status", "--emulator", "x"]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_demo_shows_the_wait_for_a_rate_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    """With the emulator's orders limited, the demo shows the wait and until when."""
+    assert cli.main(["demo", "--json", "--order-limit", "1/2"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    waits = [r for r in records if r["step"] == "rate-limit"]
+    assert waits  # three orders, one allowed per 2-second window: at least one waits
+    assert re.search(r"ORDER: .* wait until \d\d:\d\d:\d\d UTC", waits[0]["message"])
+    assert records[-1]["orders"] == 3
