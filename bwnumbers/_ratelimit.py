@@ -332,7 +332,7 @@ class RateGate:
                     async with asyncio.timeout(remaining):
                         await waiter
                 except TimeoutError:
-                    pass
+                    waiter.cancel()  # so that no later wake-up is spent on it
                 except asyncio.CancelledError:
                     if waiter.done() and not waiter.cancelled():
                         group.wake_one()  # woken, then cancelled: pass the turn on
