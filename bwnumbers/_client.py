@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 import attrs
 
-from . import _auth, _ratelimit, _retry, _transport, _xml
+from . import _auth, _rate_sharing, _ratelimit, _retry, _transport, _xml
 from ._exceptions import (
     AmbiguousOrderError,
     APIError,
@@ -200,7 +200,7 @@ class NumbersClient:
             allow_insecure_http=allow_insecure_http,
         )
         self.retry = retry or RetryPolicy()
-        self._max_rate = _ratelimit.check_max_rate(max_rate)
+        self._max_rate = _rate_sharing.check_max_rate(max_rate)
         self._gate: _ratelimit.RateGate | None = None
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
@@ -290,7 +290,7 @@ class NumbersClient:
         self._state = ClientState.CLOSED
         await self._auth.aclose()
         if self._gate is not None:
-            _ratelimit.shared.detach(self._gate)
+            _rate_sharing.shared.detach(self._gate)
             self._gate = None
         if self._owns_session and self._session is not None:
             await self._session.close()
@@ -315,7 +315,7 @@ class NumbersClient:
     def _ensure_gate(self) -> _ratelimit.RateGate:
         if self._gate is None:
             origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.base_url))
-            self._gate = _ratelimit.shared.attach(origin, self.account_id)
+            self._gate = _rate_sharing.shared.attach(origin, self.account_id)
             self._gate.pace(self._max_rate)
         return self._gate
 

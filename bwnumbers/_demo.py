@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from . import _ratelimit
+from . import _rate_sharing
 from ._exceptions import OrderFailedError
 from ._ordering import OrderResult, StatusUpdate, order_and_wait
 from ._receiver import CallbackReceiver
@@ -82,7 +82,7 @@ async def run_demo(
     def rate_limited(line: str) -> None:
         say("rate-limit", f"Waiting for Bandwidth's rate limit: {line}")
 
-    with _ratelimit.notices(rate_limited):
+    with _rate_sharing.notices(rate_limited):
         async with BandwidthEmulator(seed=seed, rate_limits=rate_limits) as bandwidth:
             await _guide(say, on_status, bandwidth)
 

@@ -225,7 +225,7 @@ async def _emulator(args: argparse.Namespace) -> int:
 async def _account(args: argparse.Namespace) -> AsyncIterator[tuple[Any, Any]]:
     """A client for BW_* or the embedded emulator, and the emulator (or None)."""
     from ._client import NumbersClient
-    from ._ratelimit import notices
+    from ._rate_sharing import notices
 
     def waiting(line: str) -> None:
         print(f"bwnumbers {args.command}: waiting: {line}", file=sys.stderr, flush=True)

@@ -16,6 +16,7 @@ from bwnumbers import (
     RateLimitError,
     RetryPolicy,
     ValidationError,
+    _rate_sharing,
     _ratelimit,
     order_and_wait,
 )
@@ -198,7 +199,7 @@ async def test_clients_of_one_account_share_a_gate_and_release_it() -> None:
                     await other.create_order(site_id=SITE, numbers=["5402278099"])
                 assert time.monotonic() - started < 1
                 assert [s.refusals for s in other.rate_limits] == [0]
-        assert not _ratelimit.shared.gates()
+        assert not _rate_sharing.shared.gates()
 
 
 async def test_max_rate_paces_without_refusals() -> None:
