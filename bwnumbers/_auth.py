@@ -26,7 +26,6 @@ from ._exceptions import (
     APIError,
     AuthenticationError,
     DecodeError,
-    RateLimitError,
     ServerError,
     ValidationError,
 )
@@ -285,14 +284,11 @@ class ClientCredentials:
         )
 
     def _error(self, response: _transport.Response) -> APIError:
+        # A 429 never gets here: with_retries waits for the rate limit before mapping errors.
         status = response.status
         description = _oauth_error(response.body) or _transport.reason(status)
         fields = {"status": status, "code": None, "description": description,
                   "body": response.body, "method": "POST", "path": self.token_url}  # fmt: skip
-        if status == 429:
-            limited = RateLimitError(**fields)  # type: ignore[arg-type]
-            limited.retry_after = _retry.rate_limit_delay(response.headers)
-            return limited
         if status >= 500:
             return ServerError(
                 message=f"The token endpoint {self.token_url} answered HTTP {status} "

@@ -444,7 +444,7 @@ class NumbersClient:
         code, description, errors = _xml.decode_error(response.body)
         status = response.status
         cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
-        error = cls(
+        return cls(
             status=status,
             code=code,
             description=description or _transport.reason(status),
@@ -455,10 +455,6 @@ class NumbersClient:
             order_id=order_id,
             hint=self._auth.hint() if status == 401 else None,
         )
-        if isinstance(error, RateLimitError):
-            error.reset_at = _retry.rate_limit_reset(response.headers)
-            error.retry_after = _retry.rate_limit_delay(response.headers)
-        return error
 
     # ------------------------------------------------------------------ subscriptions
 
