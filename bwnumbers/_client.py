@@ -22,17 +22,13 @@ import aiohttp
 import attrs
 
 from . import _auth, _rate_sharing, _ratelimit, _retry, _transport, _xml
+from ._api_errors import api_error
 from ._exceptions import (
     AmbiguousOrderError,
     APIError,
-    AuthenticationError,
-    BadRequestError,
     BWNumbersError,
     ConflictError,
     DecodeError,
-    ForbiddenError,
-    NotFoundError,
-    RateLimitError,
     ServerError,
     TransportError,
     ValidationError,
@@ -64,15 +60,6 @@ DEFAULT_BASE_URL: Final = "https://api.bandwidth.com/api"
 DEFAULT_SUBSCRIPTION_EXPIRY: Final = 3_153_600_000
 DEFAULT_RENEW_WITHIN: Final = 86_400
 _XML: Final = "application/xml; charset=utf-8"
-
-_STATUS_ERRORS: Final[Mapping[int, type[APIError]]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: ForbiddenError,
-    404: NotFoundError,
-    409: ConflictError,
-    429: RateLimitError,
-}
 
 
 class ClientState(enum.Enum):
@@ -441,19 +428,14 @@ class NumbersClient:
     def _api_error(
         self, method: str, path: str, response: Response, order_id: str | None
     ) -> APIError:
-        code, description, errors = _xml.decode_error(response.body)
-        status = response.status
-        cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
-        return cls(
-            status=status,
-            code=code,
-            description=description or _transport.reason(status),
-            body=response.body,
-            errors=errors,
+        return api_error(
+            response,
             method=method,
             path=path,
             order_id=order_id,
-            hint=self._auth.hint() if status == 401 else None,
+            auth=self._auth,
+            account_id=self.account_id,
+            base_url=self.base_url,
         )
 
     # ------------------------------------------------------------------ subscriptions
