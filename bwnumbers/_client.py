@@ -15,7 +15,7 @@ import os
 import ssl
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Final, Self
+from typing import Final, Self, Unpack
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -45,7 +45,7 @@ from ._models import (
 )
 from ._ratelimit import RateLimitStatus
 from ._retry import RetryPolicy
-from ._search import Search
+from ._search import Search, SearchCriteria
 from ._tokens import AccessToken
 from ._transport import Response
 from ._version import __version__
@@ -612,11 +612,12 @@ class NumbersClient:
     # ------------------------------------------------------------------ numbers
 
     async def search_available_numbers(
-        self, search: Search | None = None, /, **criteria: str | int | bool
+        self, search: Search | None = None, /, **criteria: Unpack[SearchCriteria]
     ) -> SearchResult:
         """Find available numbers: ``GET /availableNumbers``.
 
-        Pass a :class:`Search`, or its keywords directly::
+        Pass a :class:`Search`, or its keywords directly (typed by :class:`SearchCriteria`, so
+        a type checker catches a misspelt one)::
 
             found = await client.search_available_numbers(npa_nxx="540551", quantity=7)
 
