@@ -104,7 +104,9 @@ class TransportError(BWNumbersError):
         if self.attempts is not None:
             tried = {1: "once", 2: "twice"}.get(self.attempts, f"{self.attempts} times")
             text = f"{text.rstrip('.')} (tried {tried})."
-        return f"{text} {self.hint}" if self.hint else text
+        if not self.hint:
+            return text
+        return f"{text} {self.hint}" if text.endswith(".") else f"{text}. {self.hint}"
 
 
 class DecodeError(BWNumbersError):

@@ -263,3 +263,15 @@ async def test_timeout_names_the_seconds_and_attempts(
         "0.05 s (tried twice). The server may be slow or overloaded: try again later, or raise "
         "timeout=."
     )
+
+
+def test_transport_error_reads_as_sentences_before_and_after_retries() -> None:
+    """Before the retry loop sets attempts (as in DEBUG logs), the hint is still a new sentence."""
+    error = TransportError("Could not connect to h:1 for GET /x: connection refused", hint="Check.")
+    assert str(error) == "Could not connect to h:1 for GET /x: connection refused. Check."
+    error.attempts = 4
+    assert (
+        str(error)
+        == "Could not connect to h:1 for GET /x: connection refused (tried 4 times). Check."
+    )
+    assert str(TransportError("Plain message.")) == "Plain message."
