@@ -180,13 +180,17 @@ class AuthenticationError(APIError):
 
     Raised for a 401 from the API that a fresh token did not cure (or that no new token could
     cure: a static access token, a legacy password), and when the OAuth token endpoint refuses
-    the client credentials (400 or 401) or does not exist (404). The message names the client
-    id and the token URL, never a secret or a token.
+    the client credentials (400 or 401) or does not exist (404). The message names the
+    credentials used (the client id, the API user, or a static token or token callable) and
+    what to check (the account id, ``base_url=``, ``token_url=``), never a secret or a token.
     """
 
 
 class ForbiddenError(APIError):
-    """HTTP 403: the credentials are valid but may not do this (or not on this account)."""
+    """HTTP 403: the credentials are valid but may not do this (or not on this account).
+
+    The message names the credentials used and says to check their role and account access.
+    """
 
 
 class NotFoundError(APIError):
