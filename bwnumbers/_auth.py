@@ -62,11 +62,14 @@ class Authenticator(Protocol):
     """One way of authenticating the API requests of a client."""
 
     def describe(self) -> str:
-        """Who is authenticating, for messages: never a secret."""
+        """Which credentials are in use, for messages: never a secret."""
         ...
 
-    def hint(self) -> str:
-        """What to do when the API still answers 401."""
+    def refused(self, where: str) -> str:
+        """The sentence for a 401 that no new token cured: the credentials and what to check.
+
+        *where* names the account and the API (``account 9900000 at base_url='...'``).
+        """
         ...
 
     async def authorization(self) -> str:
@@ -121,12 +124,13 @@ class _Basic:
         self._value = basic_value(username, password)
 
     def describe(self) -> str:
-        return f"API user {self._username!r}"
+        return f"API user {self._username!r} (legacy HTTP Basic)"
 
-    def hint(self) -> str:
+    def refused(self, where: str) -> str:
         return (
-            f"Bandwidth refused the password of API user {self._username!r}; note that API "
-            f"users stop working on {DECOMMISSIONED}: switch to client_id= and client_secret=."
+            f"The request used {self.describe()}: check its user name and password and that it "
+            f"may use {where}; API users stop working on {DECOMMISSIONED}, so switch to "
+            "client_id= and client_secret=."
         )
 
     async def authorization(self) -> str:
@@ -150,12 +154,13 @@ class _StaticToken:
         self._value = "Bearer " + value
 
     def describe(self) -> str:
-        return "the access token you supplied"
+        return "a static access token"
 
-    def hint(self) -> str:
+    def refused(self, where: str) -> str:
         return (
-            "Bandwidth refused the access token you supplied, which bwnumbers never refreshes: "
-            "pass a fresh one, or pass access_token= an async callable, or client credentials."
+            f"The request used {self.describe()}, which bwnumbers never refreshes: check that "
+            f"it has not expired and was issued for {where}, or pass access_token= an async "
+            "callable, or client_id= and client_secret=, so that tokens are renewed."
         )
 
     async def authorization(self) -> str:
@@ -174,10 +179,10 @@ class _StaticToken:
 class _Refreshing:
     """Bearer tokens from a :class:`TokenCache`, renewed once after a 401."""
 
-    def __init__(self, cache: TokenCache, described: str, hint: str) -> None:
+    def __init__(self, cache: TokenCache, described: str, refused: Callable[[str], str]) -> None:
         self._cache = cache
         self._described = described
-        self._hint = hint
+        self._refused = refused
 
     def __repr__(self) -> str:
         return f"<bearer tokens of {self._described}, {self._cache!r}>"
@@ -185,8 +190,8 @@ class _Refreshing:
     def describe(self) -> str:
         return self._described
 
-    def hint(self) -> str:
-        return self._hint
+    def refused(self, where: str) -> str:
+        return self._refused(where)
 
     async def authorization(self) -> str:
         return "Bearer " + (await self._cache.get()).value
@@ -281,6 +286,7 @@ class ClientCredentials:
             body=b"grant_type=client_credentials",
             timeout=self._timeout,
             ssl_context=self._ssl,
+            setting="token_url",
         )
 
     def _error(self, response: _transport.Response) -> APIError:
@@ -382,9 +388,11 @@ def choose(
         return _Refreshing(
             TokenCache(fetcher, what=f"client id {client_id!r}"),
             f"client id {client_id!r}",
-            f"Bandwidth refused a freshly issued access token of client id {client_id!r}: "
-            "check that the credential has the role this request needs and access to the "
-            "account.",
+            lambda where: (
+                f"The request used client id {client_id!r}, and Bandwidth refused its freshly "
+                f"issued access token: check that the client may use {where} and that "
+                f"token_url={fetcher.token_url!r} is in the same Bandwidth environment."
+            ),
         )
     if access_token is not None:
         if isinstance(access_token, str):
@@ -398,9 +406,12 @@ def choose(
             )
         return _Refreshing(
             _from_provider(access_token),
-            "the access_token callable",
-            "Bandwidth refused the token your access_token callable returned, twice: check "
-            "what it returns.",
+            "an access-token callable",
+            lambda where: (
+                "The request used an access-token callable, and Bandwidth refused its token "
+                "twice (it was asked for a new one after the first 401): check what it returns "
+                f"and that its tokens are for {where}."
+            ),
         )
     _pair("username", username, "password", password)
     assert username is not None

@@ -15,24 +15,20 @@ import os
 import ssl
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Final, Self
+from typing import Final, Self, Unpack
 from urllib.parse import quote, urlsplit
 
 import aiohttp
 import attrs
 
 from . import _auth, _rate_sharing, _ratelimit, _retry, _transport, _xml
+from ._api_errors import api_error
 from ._exceptions import (
     AmbiguousOrderError,
     APIError,
-    AuthenticationError,
-    BadRequestError,
     BWNumbersError,
     ConflictError,
     DecodeError,
-    ForbiddenError,
-    NotFoundError,
-    RateLimitError,
     ServerError,
     TransportError,
     ValidationError,
@@ -49,7 +45,7 @@ from ._models import (
 )
 from ._ratelimit import RateLimitStatus
 from ._retry import RetryPolicy
-from ._search import Search
+from ._search import Search, SearchCriteria
 from ._tokens import AccessToken
 from ._transport import Response
 from ._version import __version__
@@ -64,15 +60,6 @@ DEFAULT_BASE_URL: Final = "https://api.bandwidth.com/api"
 DEFAULT_SUBSCRIPTION_EXPIRY: Final = 3_153_600_000
 DEFAULT_RENEW_WITHIN: Final = 86_400
 _XML: Final = "application/xml; charset=utf-8"
-
-_STATUS_ERRORS: Final[Mapping[int, type[APIError]]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: ForbiddenError,
-    404: NotFoundError,
-    409: ConflictError,
-    429: RateLimitError,
-}
 
 
 class ClientState(enum.Enum):
@@ -441,19 +428,14 @@ class NumbersClient:
     def _api_error(
         self, method: str, path: str, response: Response, order_id: str | None
     ) -> APIError:
-        code, description, errors = _xml.decode_error(response.body)
-        status = response.status
-        cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
-        return cls(
-            status=status,
-            code=code,
-            description=description or _transport.reason(status),
-            body=response.body,
-            errors=errors,
+        return api_error(
+            response,
             method=method,
             path=path,
             order_id=order_id,
-            hint=self._auth.hint() if status == 401 else None,
+            auth=self._auth,
+            account_id=self.account_id,
+            base_url=self.base_url,
         )
 
     # ------------------------------------------------------------------ subscriptions
@@ -630,11 +612,12 @@ class NumbersClient:
     # ------------------------------------------------------------------ numbers
 
     async def search_available_numbers(
-        self, search: Search | None = None, /, **criteria: str | int | bool
+        self, search: Search | None = None, /, **criteria: Unpack[SearchCriteria]
     ) -> SearchResult:
         """Find available numbers: ``GET /availableNumbers``.
 
-        Pass a :class:`Search`, or its keywords directly::
+        Pass a :class:`Search`, or its keywords directly (typed by :class:`SearchCriteria`, so
+        a type checker catches a misspelt one)::
 
             found = await client.search_available_numbers(npa_nxx="540551", quantity=7)
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     from ._models import Notification, OrderDetails, OrderError
@@ -63,19 +64,49 @@ class ValidationError(BWNumbersError, ValueError):
 class TransportError(BWNumbersError):
     """The request got no usable HTTP answer: refused, reset, or timed out.
 
+    The message names the host and port, what failed, how many times the request was tried,
+    and what to check.
+
     Attributes:
         method, path: the request (the path never contains credentials).
         request_sent: ``False`` when the connection failed before anything was sent, so the
             request certainly did not execute; ``True`` when it may have.
+        address: the ``host:port`` the request went to, when known.
+        attempts: how many times the request was tried before bwnumbers gave up, when known.
+        hint: the sentence saying what to check, also at the end of the message.
+
+    .. versionchanged:: 0.2 *address*, *attempts* and *hint*.
     """
 
     def __init__(
-        self, message: str, *, method: str = "", path: str = "", request_sent: bool = True
+        self,
+        message: str,
+        *,
+        method: str = "",
+        path: str = "",
+        request_sent: bool = True,
+        address: str = "",
+        attempts: int | None = None,
+        hint: str = "",
     ) -> None:
         super().__init__(message)
         self.method = method
         self.path = path
         self.request_sent = request_sent
+        self.address = address
+        self.attempts = attempts
+        self.hint = hint
+
+    def __str__(self) -> str:
+        # Composed on demand: the retry loop learns the number of attempts after the error
+        # was made, and sets it before raising the error to the caller.
+        text = super().__str__()
+        if self.attempts is not None:
+            tried = {1: "once", 2: "twice"}.get(self.attempts, f"{self.attempts} times")
+            text = f"{text.rstrip('.')} (tried {tried})."
+        if not self.hint:
+            return text
+        return f"{text} {self.hint}" if text.endswith(".") else f"{text}. {self.hint}"
 
 
 class DecodeError(BWNumbersError):
@@ -133,7 +164,9 @@ class APIError(BWNumbersError):
     def _sentence(self) -> str:
         where = f" to {self.method} {self.path}" if self.method else ""
         code = f" with Bandwidth error code {self.code}" if self.code is not None else ""
-        order = f" for order {self.order_id}" if self.order_id else ""
+        # Each fact once: GET /orders/{id} already names the order.
+        named = self.order_id and quote(self.order_id, safe="") in self.path.split("/")
+        order = f" for order {self.order_id}" if self.order_id and not named else ""
         text = self.description.rstrip(".") if self.description else "no description"
         return f"Bandwidth answered HTTP {self.status}{code}{where}{order}: {text}."
 
@@ -147,13 +180,17 @@ class AuthenticationError(APIError):
 
     Raised for a 401 from the API that a fresh token did not cure (or that no new token could
     cure: a static access token, a legacy password), and when the OAuth token endpoint refuses
-    the client credentials (400 or 401) or does not exist (404). The message names the client
-    id and the token URL, never a secret or a token.
+    the client credentials (400 or 401) or does not exist (404). The message names the
+    credentials used (the client id, the API user, or a static token or token callable) and
+    what to check (the account id, ``base_url=``, ``token_url=``), never a secret or a token.
     """
 
 
 class ForbiddenError(APIError):
-    """HTTP 403: the credentials are valid but may not do this (or not on this account)."""
+    """HTTP 403: the credentials are valid but may not do this (or not on this account).
+
+    The message names the credentials used and says to check their role and account access.
+    """
 
 
 class NotFoundError(APIError):

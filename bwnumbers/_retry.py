@@ -161,6 +161,7 @@ async def with_retries(
             gate.abandon(ticket)
             attempt += 1
             if attempt >= policy.attempts or (failure.request_sent and not idempotent):
+                failure.attempts = attempt  # the message says how many times it was tried
                 raise
             delay = policy.backoff(attempt)
             log.info("%s failed (%s); retrying in %.2f s", label, failure, delay)

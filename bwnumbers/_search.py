@@ -7,16 +7,50 @@ a 4010 from Bandwidth.
 
 from __future__ import annotations
 
+import difflib
 import enum
 import re
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, TypedDict
 
 import attrs
 
 from ._exceptions import ValidationError
 
+__all__ = ["MAX_QUANTITY", "QUERY_PARAMETERS", "Search", "SearchCriteria", "SearchKind"]
+
 MAX_QUANTITY: Final = 5000
+
+
+class SearchCriteria(TypedDict, total=False):
+    """The keyword criteria of a search: the fields of :class:`Search`, as a ``TypedDict``.
+
+    ``search_available_numbers(**criteria: Unpack[SearchCriteria])`` takes them, so a type
+    checker flags a misspelt criterion (``areacode=``) or a value of the wrong type. A test
+    keeps these keys and the fields of :class:`Search` the same. Digits may be given as ``int``
+    (``area_code=540``), except *zip*, whose leading zero an ``int`` would drop.
+
+    .. versionadded:: 0.2
+    """
+
+    area_code: str | int | None
+    npa_nxx: str | int | None
+    npa_nxxx: str | int | None
+    rate_center: str | None
+    city: str | None
+    state: str | None
+    zip: str | None
+    lata: str | int | None
+    local_vanity: str | None
+    ends_in: bool | None
+    toll_free_vanity: str | None
+    toll_free_wildcard_pattern: str | None
+    quantity: int | None
+    enable_tn_detail: bool | None
+    lca: bool | None
+    order_by: str | None
+    protected: str | None
+
 
 # snake_case keyword -> REST query parameter of GET /availableNumbers.
 QUERY_PARAMETERS: Final[Mapping[str, str]] = {
@@ -108,6 +142,16 @@ def _to_text(value: object) -> str | None:
     return str(value).strip()
 
 
+# Two names for one check, so that type checkers see the types SearchCriteria declares:
+# digits may be ints, text may not (an int zip code would have lost its leading zero).
+def _digits(value: str | int | None) -> str | None:
+    return _to_text(value)
+
+
+def _text(value: str | None) -> str | None:
+    return _to_text(value)
+
+
 @attrs.frozen(kw_only=True)
 class Search:
     """Criteria for finding numbers, usable both to search and to order.
@@ -133,18 +177,18 @@ class Search:
     .. versionadded:: 0.1
     """
 
-    area_code: str | None = attrs.field(default=None, converter=_to_text)
-    npa_nxx: str | None = attrs.field(default=None, converter=_to_text)
-    npa_nxxx: str | None = attrs.field(default=None, converter=_to_text)
-    rate_center: str | None = attrs.field(default=None, converter=_to_text)
-    city: str | None = attrs.field(default=None, converter=_to_text)
-    state: str | None = attrs.field(default=None, converter=_to_text)
-    zip: str | None = attrs.field(default=None, converter=_to_text)
-    lata: str | None = attrs.field(default=None, converter=_to_text)
-    local_vanity: str | None = attrs.field(default=None, converter=_to_text)
+    area_code: str | None = attrs.field(default=None, converter=_digits)
+    npa_nxx: str | None = attrs.field(default=None, converter=_digits)
+    npa_nxxx: str | None = attrs.field(default=None, converter=_digits)
+    rate_center: str | None = attrs.field(default=None, converter=_text)
+    city: str | None = attrs.field(default=None, converter=_text)
+    state: str | None = attrs.field(default=None, converter=_text)
+    zip: str | None = attrs.field(default=None, converter=_text)
+    lata: str | None = attrs.field(default=None, converter=_digits)
+    local_vanity: str | None = attrs.field(default=None, converter=_text)
     ends_in: bool | None = None
-    toll_free_vanity: str | None = attrs.field(default=None, converter=_to_text)
-    toll_free_wildcard_pattern: str | None = attrs.field(default=None, converter=_to_text)
+    toll_free_vanity: str | None = attrs.field(default=None, converter=_text)
+    toll_free_wildcard_pattern: str | None = attrs.field(default=None, converter=_text)
     quantity: int | None = None
     enable_tn_detail: bool | None = None
     lca: bool | None = None
@@ -157,12 +201,19 @@ class Search:
 
     @classmethod
     def from_criteria(cls, criteria: Mapping[str, object]) -> Search:
-        """Build a Search from keyword criteria, naming any unknown keyword in the error."""
-        unknown = sorted(set(criteria) - set(QUERY_PARAMETERS))
+        """Build a Search from keyword criteria, naming any unknown keyword in the error.
+
+        Type checkers catch a misspelt keyword (see :class:`SearchCriteria`); this catches it
+        for untyped callers, and suggests the criterion that was probably meant.
+        """
+        known = list(SearchCriteria.__annotations__)
+        unknown = sorted(set(criteria) - set(known))
         if unknown:
+            close = difflib.get_close_matches(unknown[0], known, n=1)
+            meant = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValidationError(
-                f"Unknown search criterion {unknown[0]!r}; known criteria are "
-                f"{', '.join(QUERY_PARAMETERS)}."
+                f"Unknown search criterion {unknown[0]!r}{meant}; the known criteria are "
+                f"{', '.join(known)}."
             )
         return cls(**criteria)  # type: ignore[arg-type]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import ssl
 import time
 from collections.abc import Mapping
@@ -81,13 +82,14 @@ async def exchange(
     body: bytes | None = None,
     timeout: aiohttp.ClientTimeout,
     ssl_context: ssl.SSLContext | bool,
+    setting: str = "base_url",
 ) -> Response:
     """Send one request and read the whole answer, or raise :class:`TransportError`.
 
     *label* (``"GET /orders/{id}"``) names the request in logs and messages; it never holds a
-    credential, and neither does anything raised from here.
+    credential, and neither does anything raised from here. *setting* names the argument the
+    URL came from (``base_url`` or ``token_url``), for the message saying what to check.
     """
-    path = label.partition(" ")[2]
     started = time.perf_counter()
     failure: TransportError | None = None
     try:
@@ -103,19 +105,8 @@ async def exchange(
         ) as response:
             data = await _read_bounded(response)
             result = Response(response.status, dict(response.headers), data)
-    except (aiohttp.ClientSSLError, aiohttp.InvalidURL) as exc:
-        failure = TransportError(f"{label} failed: {_describe(exc)}.", method=method, path=path)
-    except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-        failure = TransportError(
-            f"Could not connect to Bandwidth for {label}: {_describe(exc)}.",
-            method=method,
-            path=path,
-            request_sent=False,
-        )
     except (aiohttp.ClientError, TimeoutError) as exc:
-        failure = TransportError(
-            f"{label} got no complete answer: {_describe(exc)}.", method=method, path=path
-        )
+        failure = _failure(exc, method, url, label, setting, timeout)
     if failure is not None:
         # Raised outside the except block on purpose: aiohttp's response errors carry
         # request_info, whose headers include Authorization; nothing may chain to them.
@@ -123,6 +114,106 @@ async def exchange(
         raise failure
     log.debug("%s -> %d in %.1f ms", label, result.status, _ms(started))
     return result
+
+
+def _failure(
+    exc: BaseException,
+    method: str,
+    url: str,
+    label: str,
+    setting: str,
+    timeout: aiohttp.ClientTimeout,
+) -> TransportError:
+    """The :class:`TransportError` for *exc*: where, what failed, and what to check.
+
+    The address comes from the URL, not from aiohttp's message, which says "ssl:default" even
+    for plain http; TLS is mentioned only when the failure was in TLS.
+    """
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    address = f"{parts.hostname}:{port}"
+    request_sent = True
+    hint = "Try again later; if it keeps happening, check any proxy in between."
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        verify = getattr(exc.certificate_error, "verify_message", None)
+        message = (
+            f"The TLS handshake with {address} failed for {label}: the server's certificate "
+            f"was not accepted ({verify or exc.certificate_error})"
+        )
+        hint = (
+            f"Check that {setting}= names the host of the server's certificate, and pass "
+            "ssl_context= trusting its CA if it uses a private one."
+        )
+    elif isinstance(exc, aiohttp.ClientSSLError):
+        message = f"The TLS handshake with {address} failed for {label}: {_ssl_reason(exc)}"
+        hint = (
+            f"Check that {address} speaks https (a plain-http server needs http:// in "
+            f"{setting}=) and the ssl_context= you passed, if any."
+        )
+    elif isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        reason, hint = _connect_reason(exc, address, setting, timeout)
+        message = f"Could not connect to {address} for {label}: {reason}"
+        request_sent = False
+    elif isinstance(exc, aiohttp.InvalidURL):
+        message = f"{label} was not sent: the URL is invalid ({exc})"
+        hint = f"Check {setting}=."
+        request_sent = False
+    elif isinstance(exc, TimeoutError):
+        message = f"{label} to {address} got no complete answer within {_seconds(timeout.total)}"
+        hint = "The server may be slow or overloaded: try again later, or raise timeout=."
+    elif isinstance(exc, aiohttp.ServerDisconnectedError):
+        message = (
+            f"{label} to {address} got no complete answer: the server closed the connection "
+            "without answering"
+        )
+    else:
+        message = f"{label} to {address} got no complete answer: {_describe(exc)}"
+    return TransportError(
+        message,
+        method=method,
+        path=label.partition(" ")[2],
+        request_sent=request_sent,
+        address=address,
+        hint=hint,
+    )
+
+
+def _connect_reason(
+    exc: aiohttp.ClientError, address: str, setting: str, timeout: aiohttp.ClientTimeout
+) -> tuple[str, str]:
+    """Why a connection failed, in words, and what to check."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return (
+            f"no connection within {_seconds(timeout.connect or timeout.total)}",
+            f"Check {setting}= and any firewall or proxy between here and {address}.",
+        )
+    os_error = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else None
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        cause = f' with "{os_error.strerror}"' if os_error is not None and os_error.strerror else ""
+        host = address.rpartition(":")[0]
+        return (
+            f"the DNS lookup of {host} failed{cause}",
+            f"Check the host in {setting}= and this machine's DNS.",
+        )
+    if isinstance(os_error, ConnectionRefusedError):
+        return (
+            "connection refused",
+            f"Check {setting}= and that the server is running and listening on {address}.",
+        )
+    if os_error is not None and os_error.errno is not None:
+        reason = os.strerror(os_error.errno).lower()
+    else:
+        reason = str(os_error or exc) or type(exc).__name__
+    return reason, f"Check {setting}= and that {address} can be reached from this machine."
+
+
+def _ssl_reason(exc: aiohttp.ClientSSLError) -> str:
+    reason = getattr(exc.os_error, "reason", None)
+    return f"OpenSSL reported {reason}" if reason else str(exc.os_error or exc)
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:g} s" if value else "the timeout"
 
 
 async def _read_bounded(response: aiohttp.ClientResponse) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import socket
 import traceback
 from typing import Any
 
@@ -192,6 +193,67 @@ async def test_faulty_flow_on_the_emulator_leaks_nothing(caplog: pytest.LogCaptu
         texts.append("".join(traceback.format_exception(error)))
     texts.extend(record.getMessage() for record in caplog.records)
     assert any("<Password>***</Password>" in t for t in texts)
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text
+
+
+async def test_refusal_and_connection_messages_leak_nothing(
+    caplog: pytest.LogCaptureFixture, sleeps: list[float]
+) -> None:
+    """The 401, 403 and connection-failure messages name credentials but never a secret."""
+    from bwnumbers import RetryPolicy
+    from bwnumbers.testing import BandwidthEmulator
+
+    caplog.set_level(logging.DEBUG)
+    errors: list[BaseException] = []
+    async with BandwidthEmulator() as emulator, BandwidthEmulator() as elsewhere:
+        revoked = emulator.issue_token()
+        emulator.revoke_tokens()
+
+        async def expired() -> tuple[str, float]:
+            return revoked, 60.0
+
+        with pytest.warns(DeprecationWarning, match="2026-12-02"):
+            basic = emulator.client(username="api-user", password=PASSWORD)
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            unreachable = f"http://127.0.0.1:{closed.getsockname()[1]}/api"
+            for client in (
+                emulator.client(token_url=elsewhere.token_url, client_secret=CLIENT_SECRET),
+                emulator.client(
+                    token_url=elsewhere.token_url,
+                    client_id=elsewhere.client_id,
+                    client_secret=elsewhere.client_secret,
+                ),
+                emulator.client(access_token=revoked),
+                emulator.client(access_token=expired),
+                basic,
+                emulator.client(account_id="5550000"),
+                emulator.client(base_url=unreachable, retry=RetryPolicy(attempts=2)),
+                emulator.client(base_url=unreachable, access_token=ACCESS_TOKEN),
+            ):
+                async with client:
+                    with pytest.raises(BWNumbersError) as info:
+                        await client.get_order("o-1")
+                    errors.append(info.value)
+        secrets = (
+            PASSWORD,
+            CLIENT_SECRET,
+            ACCESS_TOKEN,
+            revoked,
+            emulator.client_secret,
+            elsewhere.client_secret,
+            base64.b64encode(f"api-user:{PASSWORD}".encode()).decode(),
+            "Authorization",
+        )
+    texts = [record.getMessage() for record in caplog.records]
+    for error in errors:
+        for link in _chain(error):
+            texts += [str(link), repr(link), repr(getattr(link, "__dict__", ""))]
+        texts.append("".join(traceback.format_exception(error)))
+    assert sum("The request used" in text for text in texts) >= 5, "no refusal was exercised"
+    assert any("(tried twice)" in text for text in texts), "no connection failure was exercised"
     for text in texts:
         for secret in secrets:
             assert secret not in text
