@@ -188,7 +188,7 @@ def _connect_reason(
             f"Check {setting}= and any firewall or proxy between here and {address}.",
         )
     os_error = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else None
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+    if _is_dns_failure(exc):
         cause = f' with "{os_error.strerror}"' if os_error is not None and os_error.strerror else ""
         host = address.rpartition(":")[0]
         return (
@@ -205,6 +205,12 @@ def _connect_reason(
     else:
         reason = str(os_error or exc) or type(exc).__name__
     return reason, f"Check {setting}= and that {address} can be reached from this machine."
+
+
+def _is_dns_failure(exc: BaseException) -> bool:
+    # aiohttp has a class of its own for DNS failures only from 3.11; the floor is 3.10.
+    dns_error: type[BaseException] | None = getattr(aiohttp, "ClientConnectorDNSError", None)
+    return dns_error is not None and isinstance(exc, dns_error)
 
 
 def _ssl_reason(exc: aiohttp.ClientSSLError) -> str:
