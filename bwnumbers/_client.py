@@ -572,14 +572,21 @@ class NumbersClient:
     ) -> Subscription:
         """Make sure exactly one live ``orders`` subscription sends notifications to *url*.
 
-        Reuses a matching subscription; renews it (a full ``PUT``) when fewer than
-        *renew_within* seconds remain or its callback username differs; creates one when
-        there is none. A 409 from a concurrent creation is resolved by reusing the winner.
-        Calls in one process are serialized, so concurrent tasks create at most one.
+        Creates one when there is none (a 409 from a concurrent creation is resolved by
+        reusing the winner); calls in one process are serialized, so concurrent tasks create
+        at most one. An existing one is rewritten (a full ``PUT``):
 
-        Bandwidth never returns the callback password, so a changed password alone is not
-        detected: call :meth:`update_subscription` after rotating it.
+        - whenever *username* and *password* are given: Bandwidth never returns the stored
+          password, so a changed one cannot be detected, and writing them is what makes the
+          subscription's credentials those of your receiver (after a password change too);
+        - without credentials, only when fewer than *renew_within* seconds remain; its
+          credentials are otherwise left alone (a renewal cannot keep them, since the
+          password is unknown: it logs a warning when it drops them).
         """
+        if (username is None) != (password is None):
+            raise ValidationError(
+                "Give both username= and password= for callback authentication, or neither."
+            )
         async with self._subscription_lock:
             existing = await self._find_subscription(url)
             if existing is None:
@@ -592,12 +599,20 @@ class NumbersClient:
                     if existing is None:
                         raise
             stale = existing.expiry is not None and existing.expiry < renew_within
-            if stale or existing.username != username:
-                log.info("Renewing subscription %s for %s", existing.id, url)
-                return await self.update_subscription(
-                    existing.id, url, username=username, password=password, expiry=expiry
+            if password is None and not stale:
+                return existing
+            if password is None and existing.username is not None:
+                log.warning(
+                    "Renewing subscription %s for %s without callback credentials removes its "
+                    "username %s and password; pass username= and password= to keep them.",
+                    existing.id,
+                    url,
+                    existing.username,
                 )
-            return existing
+            log.info("Updating subscription %s for %s", existing.id, url)
+            return await self.update_subscription(
+                existing.id, url, username=username, password=password, expiry=expiry
+            )
 
     async def _find_subscription(self, url: str) -> Subscription | None:
         for subscription in await self.list_subscriptions(order_type="orders"):

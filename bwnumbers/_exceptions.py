@@ -238,10 +238,15 @@ class AmbiguousOrderError(BWNumbersError):
 class OrderFailedError(BWNumbersError):
     """The order reached the final status FAILED: no number was activated.
 
+    The message names, for each of Bandwidth's errors, the numbers that error was reported
+    for: in a FAILED order of two numbers where one was taken, only that one.
+
     Attributes:
         order_id: the Bandwidth order id.
-        errors: the ``ErrorList`` entries (code, description, number).
-        failed_numbers: the numbers that could not be ordered.
+        errors: the ``ErrorList`` entries (code, description, and the number concerned in
+            :attr:`OrderError.number <bwnumbers.OrderError.number>`, when Bandwidth named one).
+        failed_numbers: every number of the order that was not activated (for a FAILED
+            order, usually all of them); :attr:`errors` says which number caused what.
         details: the order as ``GET /orders/{id}`` reported it, when it was fetched.
         notification: the callback that announced the failure, when one arrived.
     """
@@ -261,16 +266,42 @@ class OrderFailedError(BWNumbersError):
         self.failed_numbers = tuple(failed_numbers)
         self.details = details
         self.notification = notification
-        first = self.errors[0] if self.errors else None
-        reason = message or (first.description if first else "no reason given")
-        code = f" with Bandwidth error code {first.code}" if first and first.code else ""
-        numbers = f" ({', '.join(self.failed_numbers)})" if self.failed_numbers else ""
-        super().__init__(f"Order {order_id} failed{code}{numbers}: {reason.rstrip('.')}.")
+        if message is not None or not self.errors:
+            reason = (message or "no reason given").rstrip(".")
+            super().__init__(f"Order {order_id} failed: {reason}.")
+            return
+        causes = _causes(self.errors)
+        counted = f"{len(causes)} errors: " if len(causes) > 1 else ""
+        super().__init__(f"Order {order_id} failed with {counted}{'; '.join(causes)}.")
 
     @property
     def codes(self) -> tuple[int, ...]:
         """The Bandwidth error codes of every entry that has one."""
         return tuple(e.code for e in self.errors if e.code is not None)
+
+    @property
+    def descriptions(self) -> tuple[str, ...]:
+        """Bandwidth's description of every entry that has one, in the order of :attr:`errors`."""
+        return tuple(e.description for e in self.errors if e.description)
+
+
+def _causes(errors: Sequence[OrderError]) -> list[str]:
+    """One phrase per distinct (code, description), naming the numbers it was reported for.
+
+    Bandwidth repeats an error once per number (5005 for each unavailable number), so the
+    entries are grouped rather than listed one by one.
+    """
+    numbers: dict[tuple[int | None, str], list[str]] = {}
+    for error in errors:
+        reported = numbers.setdefault((error.code, error.description.rstrip(".")), [])
+        if error.number and error.number not in reported:
+            reported.append(error.number)
+    causes = []
+    for (code, description), reported in numbers.items():
+        which = f"Bandwidth error code {code}" if code is not None else "an error"
+        for_numbers = f" for {', '.join(reported)}" if reported else ""
+        causes.append(f"{which}{for_numbers}: {description or 'no description'}")
+    return causes
 
 
 class OrderTimeoutError(BWNumbersError, TimeoutError):

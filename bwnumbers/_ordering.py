@@ -10,15 +10,13 @@ with ``GET /orders/{id}``, the source of truth.
 from __future__ import annotations
 
 import asyncio
-import enum
-import inspect
 import logging
 import random
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 
-from . import _ratelimit
+from . import _ratelimit, _retry
 from ._client import NumbersClient
 from ._exceptions import (
     AuthenticationError,
@@ -32,6 +30,7 @@ from ._exceptions import (
 from ._models import Notification, OrderDetails, OrderError, OrderRequest, OrderStatus
 from ._receiver import CallbackReceiver
 from ._search import Search
+from ._status import ResultSource, StatusHook, StatusReporter, StatusUpdate
 from ._waiters import OrderWaiters, Waiter
 
 __all__ = ["OrderResult", "PollPolicy", "ResultSource", "StatusUpdate", "order_and_wait"]
@@ -69,14 +68,6 @@ class PollPolicy:
             interval *= self.multiplier
 
 
-class ResultSource(enum.StrEnum):
-    """How bwnumbers learned an order's outcome."""
-
-    CALLBACK = "callback"
-    POLL = "poll"
-    RESPONSE = "response"  # the answer to POST /orders (only ever RECEIVED or similar)
-
-
 @attrs.frozen(kw_only=True)
 class OrderResult:
     """The outcome of a COMPLETE or PARTIAL order.
@@ -96,78 +87,6 @@ class OrderResult:
     notification: Notification | None = None
     source: ResultSource
     elapsed: float
-
-
-@attrs.frozen(kw_only=True)
-class StatusUpdate:
-    """A non-final status an order went through (RECEIVED, BACKORDERED, ...)."""
-
-    order_id: str
-    customer_order_id: str
-    status: OrderStatus
-    source: ResultSource
-    notification: Notification | None = None
-    details: OrderDetails | None = None
-
-
-StatusHook = Callable[[StatusUpdate], Awaitable[None] | None]
-
-
-class _StatusReporter:
-    """Calls the user's *on_status* once per status change; its failures are only logged."""
-
-    def __init__(self, hook: StatusHook | None, order_id: str, customer_order_id: str) -> None:
-        self._hook = hook
-        self._order_id = order_id
-        self._customer_order_id = customer_order_id
-        self._last: OrderStatus | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def last(self) -> OrderStatus | None:
-        return self._last
-
-    def report(
-        self,
-        status: OrderStatus | None,
-        source: ResultSource,
-        *,
-        notification: Notification | None = None,
-        details: OrderDetails | None = None,
-    ) -> None:
-        if status is None or status == self._last or status.is_final:
-            return
-        self._last = status
-        log.info("Order %s is %s (%s)", self._order_id, status, source)
-        if self._hook is None:
-            return
-        update = StatusUpdate(
-            order_id=self._order_id,
-            customer_order_id=self._customer_order_id,
-            status=status,
-            source=source,
-            notification=notification,
-            details=details,
-        )
-        try:
-            result = self._hook(update)
-        except Exception:
-            log.exception("on_status hook failed for order %s", self._order_id)
-            return
-        if inspect.isawaitable(result):
-            task = asyncio.ensure_future(self._guard(result))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _guard(self, awaitable: Awaitable[None]) -> None:
-        try:
-            await awaitable
-        except Exception:
-            log.exception("on_status hook failed for order %s", self._order_id)
-
-    async def drain(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 def _is_fatal(error: BWNumbersError) -> bool:
@@ -199,6 +118,11 @@ async def order_and_wait(
     Nothing is ordered twice (``POST /orders`` is only retried when it provably did not
     execute, and an ambiguous failure is reconciled by customer order id) and nothing is lost
     (a missed callback is caught by polling ``GET /orders/{id}``).
+
+    Cancelling the call does not cancel the order. Once ``POST /orders`` may have been sent,
+    a WARNING on the ``bwnumbers.ordering`` logger says how to find it: by its order id once
+    Bandwidth accepted it, else by its customer order id. Cancelled before anything was sent
+    (waiting for Bandwidth's rate limit, say), it logs that nothing was ordered, at INFO.
 
     Args:
         client: an open :class:`NumbersClient`.
@@ -249,16 +173,21 @@ async def order_and_wait(
     )
     waiters = receiver.waiters if isinstance(receiver, CallbackReceiver) else receiver
     waiter = waiters.register(request.customer_order_id)
+    exposure = _retry.Exposure()
+    order_id: str | None = None
     try:
         # timeout= bounds the wait at the rate-limit gate too; the POST itself is never cut.
         gate_deadline = _ratelimit.deadline.set(None if timeout is None else started + timeout)
+        watching = _retry.exposure.set(exposure)
         try:
             order = await client.place_order(request)
         finally:
+            _retry.exposure.reset(watching)
             _ratelimit.deadline.reset(gate_deadline)
         assert order.id is not None  # place_order guarantees an id
+        order_id = order.id
         waiter.bind(order.id)
-        reporter = _StatusReporter(on_status, order.id, request.customer_order_id)
+        reporter = StatusReporter(on_status, order.id, request.customer_order_id)
         reporter.report(order.status, ResultSource.RESPONSE)
         try:
             return await _await_outcome(
@@ -272,17 +201,54 @@ async def order_and_wait(
                 confirm=confirm,
                 polling=polling or PollPolicy(),
                 started=started,
+                on_first_poll=_idle_check(receiver),
             )
         finally:
             await reporter.drain()
+    except asyncio.CancelledError:
+        _log_cancelled(request.customer_order_id, order_id, exposure)
+        raise
     finally:
         waiter.release()
+
+
+def _log_cancelled(customer_order_id: str, order_id: str | None, exposure: _retry.Exposure) -> None:
+    """Say what became of the order, since the cancelled caller never learns its id."""
+    if order_id is not None:
+        log.warning(
+            "order_and_wait was cancelled, but order %s (customer order id %s) exists and "
+            "continues at Bandwidth; look it up with client.get_order(%r).",
+            order_id,
+            customer_order_id,
+            order_id,
+        )
+    elif exposure.may_have_arrived:
+        log.warning(
+            "order_and_wait was cancelled while POST /orders was under way: the POST may or "
+            "may not have arrived, so the order may exist; look it up by customer order id %s "
+            "with client.list_orders(customer_order_id=%r) before ordering again.",
+            customer_order_id,
+            customer_order_id,
+        )
+    else:
+        log.info(
+            "order_and_wait was cancelled before POST /orders was sent (customer order id %s); "
+            "nothing was ordered.",
+            customer_order_id,
+        )
+
+
+def _idle_check(receiver: CallbackReceiver | OrderWaiters) -> Callable[[], None] | None:
+    """What to run when polling starts: warn if the receiver cannot be receiving callbacks."""
+    if isinstance(receiver, CallbackReceiver):
+        return receiver._warn_if_not_receiving
+    return None  # bare OrderWaiters: whoever feeds them is not ours to check
 
 
 async def _await_outcome(
     client: NumbersClient,
     waiter: Waiter,
-    reporter: _StatusReporter,
+    reporter: StatusReporter,
     *,
     order_id: str,
     customer_order_id: str,
@@ -291,6 +257,7 @@ async def _await_outcome(
     confirm: bool,
     polling: PollPolicy,
     started: float,
+    on_first_poll: Callable[[], None] | None = None,
 ) -> OrderResult:
     def on_update(notification: Notification) -> None:
         reporter.report(notification.status, ResultSource.CALLBACK, notification=notification)
@@ -311,7 +278,7 @@ async def _await_outcome(
             elapsed=asyncio.get_running_loop().time() - started,
         )
 
-    poller = _Reconciler(client, order_id, polling, reporter)
+    poller = _Reconciler(client, order_id, polling, reporter, on_first_poll)
     pending: set[asyncio.Future[object]] = {waiter.future, poller.outcome}  # type: ignore[arg-type]
     notification: Notification | None = None
     try:
@@ -367,18 +334,22 @@ class _Reconciler:
         client: NumbersClient,
         order_id: str,
         policy: PollPolicy,
-        reporter: _StatusReporter,
+        reporter: StatusReporter,
+        on_first_poll: Callable[[], None] | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
         self.outcome: asyncio.Future[OrderDetails] = loop.create_future()
         self._client = client
         self._order_id = order_id
         self._reporter = reporter
+        self._on_first_poll = on_first_poll
         self._delays = policy.delays()
         self._task: asyncio.Task[OrderDetails] | None = None
         self._timer = loop.call_later(next(self._delays), self._start)
 
     def _start(self) -> None:
+        if self._on_first_poll is not None:
+            self._on_first_poll()
         self._task = asyncio.ensure_future(self._poll())
         self._task.add_done_callback(self._settle)
 

@@ -13,6 +13,7 @@ import binascii
 import hmac
 import logging
 import ssl
+import time
 import zlib
 from collections.abc import Awaitable, Callable
 from typing import Final
@@ -33,6 +34,8 @@ log = logging.getLogger("bwnumbers.receiver")
 DEFAULT_PATH: Final = "/bandwidth/callbacks"
 DEFAULT_MAX_BODY: Final = 64 * 1024
 DEFAULT_READ_TIMEOUT: Final = 10.0
+# At most one warning a minute about callbacks refused for wrong credentials, per receiver.
+REFUSED_CREDENTIALS_WARNING_INTERVAL: Final = 60.0
 
 NotificationHook = Callable[[Notification], Awaitable[None] | None]
 
@@ -130,6 +133,13 @@ class CallbackReceiver(StartStop):
             else b""
         )
         self._challenge = {"WWW-Authenticate": f'Basic realm="{realm}"'}
+        self._clock: Callable[[], float] = time.monotonic
+        self._refused_since_warning = 0
+        self._last_refusal_warning: float | None = None
+        # True once callbacks can reach us: started, mounted into an app that started, or
+        # handed a request or a notification. Until then an order can only finish by polling.
+        self._receiving = False
+        self._idle_warned = False
         self._hooks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
         # The task of each connection our own server is serving (see stop()).
@@ -137,20 +147,36 @@ class CallbackReceiver(StartStop):
         # Our own server hands us compressed bodies and we inflate them within max_body;
         # a server of the user's decompresses before we see the body (up to aiohttp's limit).
         self._inflate = False
+        self._bound = False  # whether start() has bound host:port, the address url names
         self.app = web.Application()
+        # aiohttp runs a mounted sub-app's startup signal with its parent's, so this also
+        # tells us when a parent app serving receiver.app has started.
+        self.app.on_startup.append(self._note_startup)
         self.app.on_response_prepare.append(self._track_connection)
         self.app[RECEIVER_KEY] = self
         self.app.router.add_post(path, self.handle)
 
     def __repr__(self) -> str:
         auth = "basic" if self._credentials else "none"
-        return f"<CallbackReceiver url={self.url!r} auth={auth} waiting={len(self.waiters)}>"
+        where = f"url={self.url!r}" if self.public_url or self._bound else f"path={self.path!r}"
+        return f"<CallbackReceiver {where} auth={auth} waiting={len(self.waiters)}>"
 
     @property
     def url(self) -> str:
-        """The URL to give Bandwidth: *public_url*, or the bound address and path."""
+        """The URL to give Bandwidth: *public_url*, or the bound address and path.
+
+        Raises:
+            RuntimeError: the receiver was never started and has no *public_url*, so its
+                address is not known.
+        """
         if self.public_url is not None:
             return self.public_url
+        if not self._bound:
+            raise RuntimeError(
+                "The receiver has no URL before it is started: start it first (async with "
+                "receiver), or give public_url= with the address Bandwidth should call when "
+                "receiver.app is mounted into your own app or sits behind a proxy."
+            )
         scheme = "https" if self._ssl_context else "http"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{scheme}://{host}:{self.port}{self.path}"
@@ -173,6 +199,7 @@ class CallbackReceiver(StartStop):
             raise
         self._runner = runner
         self._inflate = True
+        self._bound = True
         self.port = int(runner.addresses[0][1])
         log.info("Receiving Bandwidth callbacks at %s", self.url)
 
@@ -201,6 +228,7 @@ class CallbackReceiver(StartStop):
 
     def deliver(self, notification: Notification) -> None:
         """Hand over a notification received some other way (another web framework)."""
+        self._receiving = True
         self.waiters.deliver(notification)
         if self.on_notification is not None:
             task = asyncio.ensure_future(self._run_hook(notification))
@@ -209,8 +237,11 @@ class CallbackReceiver(StartStop):
 
     async def handle(self, request: web.Request) -> web.Response:
         """The aiohttp handler: 401 challenge, 413, 408, 400 or 200. Never raises."""
+        self._receiving = True
         try:
             if self._credentials is not None and not self._authorized(request):
+                if "Authorization" in request.headers:  # not the challenge's first try
+                    self._note_refused_credentials()
                 return web.Response(status=401, headers=self._challenge)
             try:
                 body = await self._read(request)
@@ -240,6 +271,51 @@ class CallbackReceiver(StartStop):
             # A bug of ours must not become a 5xx: Bandwidth only records the answer anyway.
             log.exception("Failed to process a Bandwidth callback")
             return web.Response(status=400, text="could not process the notification")
+
+    async def _note_startup(self, _: web.Application) -> None:
+        self._receiving = True
+
+    def _warn_if_not_receiving(self) -> None:
+        """Called when an order starts polling: say once if no callback can reach us."""
+        if self._receiving or self._idle_warned:
+            return
+        self._idle_warned = True
+        log.warning(
+            "The CallbackReceiver at %s was never started, mounted into an aiohttp app that "
+            "started, or handed a notification, so no callback can reach it and orders finish "
+            "only by polling GET /orders (3 s or more each). Start it (async with receiver), "
+            "mount receiver.app, or pass notifications to receiver.deliver().",
+            self.public_url or self.path,
+        )
+
+    def _note_refused_credentials(self) -> None:
+        """Warn, at most once a minute, that callbacks came with wrong credentials.
+
+        Bandwidth sends a notification a second time only to answer the 401 challenge; when
+        that authenticated try is refused too, the notification is lost for good.
+        """
+        self._refused_since_warning += 1
+        now = self._clock()
+        last = self._last_refusal_warning
+        if last is not None and now - last < REFUSED_CREDENTIALS_WARNING_INTERVAL:
+            return
+        refused = (
+            "a callback"
+            if last is None
+            else f"{self._refused_since_warning} callback(s) in the {now - last:.0f} s since "
+            "the last warning"
+        )
+        log.warning(
+            "Refused %s with wrong Basic credentials at %s: Bandwidth never sends those "
+            "notifications again, so their orders finish only by polling. Call "
+            "client.ensure_subscription(url, username=..., password=...) with this receiver's "
+            "username (%s) and password.",
+            refused,
+            self.public_url or self.path,
+            self.username,
+        )
+        self._refused_since_warning = 0
+        self._last_refusal_warning = now
 
     async def _track_connection(self, request: web.Request, _: web.StreamResponse) -> None:
         """Remember the task of each connection our own server answers on, for :meth:`stop`.

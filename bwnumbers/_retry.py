@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import email.utils
 import logging
 import random
@@ -117,6 +118,24 @@ async def sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+@attrs.define
+class Exposure:
+    """Whether a non-idempotent request (``POST /orders``) may have reached Bandwidth.
+
+    ``order_and_wait`` sets one in :data:`exposure` around ``place_order``, so that when it is
+    cancelled it can tell "nothing was sent" (still waiting at the rate-limit gate, or every
+    attempt refused unexecuted: 429, connection refused) from "the POST may have arrived".
+    """
+
+    may_have_arrived: bool = False
+
+
+#: The :class:`Exposure` that :func:`with_retries` keeps up to date for non-idempotent requests.
+exposure: contextvars.ContextVar[Exposure | None] = contextvars.ContextVar(
+    "bwnumbers_request_exposure", default=None
+)
+
+
 class GiveUp(Exception):
     """Raised by a *send* callable for an error that :func:`with_retries` must not retry.
 
@@ -148,10 +167,14 @@ async def with_retries(
     """
     attempt = 0
     budget = policy.rate_limit_budget
+    # Only the non-idempotent request is tracked, not the lookups that may follow it.
+    tracked = None if idempotent else exposure.get()
     while True:
         ticket, waited = await gate.acquire(group, budget=budget, label=label)
         budget -= waited
         final: BWNumbersError | None = None
+        if tracked is not None:
+            tracked.may_have_arrived = True
         try:
             response = await send()
         except GiveUp as stop:
@@ -159,6 +182,8 @@ async def with_retries(
             final = stop.error
         except TransportError as failure:
             gate.abandon(ticket)
+            if tracked is not None and not failure.request_sent:
+                tracked.may_have_arrived = False
             attempt += 1
             if attempt >= policy.attempts or (failure.request_sent and not idempotent):
                 failure.attempts = attempt  # the message says how many times it was tried
@@ -173,6 +198,8 @@ async def with_retries(
         if final is not None:
             raise final  # outside the except block, so it does not chain to GiveUp
         if response.status == 429:
+            if tracked is not None:
+                tracked.may_have_arrived = False  # refused unexecuted; back to the gate
             gate.settle(ticket, refused=True, reset_at=rate_limit_reset(response.headers))
             continue
         gate.settle(ticket, refused=False)

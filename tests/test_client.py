@@ -696,11 +696,42 @@ async def test_get_list_delete_subscription(fake_http: aioresponses, client: Num
 
 
 async def test_ensure_subscription_reuses(fake_http: aioresponses, client: NumbersClient) -> None:
-    """A live matching subscription is reused without any write."""
+    """Without credentials, a live matching subscription is reused without any write."""
     fake_http.get(SUB_LIST, body=subscription_list(("s1", "https://me.test/bw", 10**9, "cb")))
-    sub = await client.ensure_subscription("https://me.test/bw", username="cb", password="pw")
+    sub = await client.ensure_subscription("https://me.test/bw")
     assert sub.id == "s1"
     assert calls(fake_http, "POST") == calls(fake_http, "PUT") == []
+
+
+async def test_ensure_subscription_writes_given_credentials(
+    fake_http: aioresponses, client: NumbersClient
+) -> None:
+    """Given credentials are always written (PUT): Bandwidth never shows the stored password."""
+    fake_http.get(SUB_LIST, body=subscription_list(("s1", "https://me.test/bw", 10**9, "cb")))
+    fake_http.put(f"{SUBS}/s1")
+    sub = await client.ensure_subscription("https://me.test/bw", username="cb", password="new")
+    assert sub.id == "s1"
+    (put,) = calls(fake_http, "PUT")
+    assert b"<Password>new</Password>" in put.kwargs["data"]
+    assert calls(fake_http, "POST") == []
+
+
+async def test_ensure_subscription_needs_both_credentials(client: NumbersClient) -> None:
+    """A username without a password is refused before any request."""
+    with pytest.raises(ValidationError, match="both username= and password="):
+        await client.ensure_subscription("https://me.test/bw", username="cb")
+
+
+async def test_ensure_subscription_renewal_without_credentials_warns(
+    fake_http: aioresponses, client: NumbersClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Renewing without credentials cannot keep the stored ones, and says so."""
+    fake_http.get(SUB_LIST, body=subscription_list(("s1", "https://me.test/bw", 60, "cb")))
+    fake_http.put(f"{SUBS}/s1")
+    await client.ensure_subscription("https://me.test/bw")
+    assert len(calls(fake_http, "PUT")) == 1
+    (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "removes its username cb" in warning.getMessage()
 
 
 async def test_ensure_subscription_creates(fake_http: aioresponses, client: NumbersClient) -> None:

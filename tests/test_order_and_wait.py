@@ -77,6 +77,23 @@ async def test_failed_after_take(
     assert failure.order_id in str(failure)
 
 
+async def test_failed_names_only_the_numbers_bandwidth_blamed(
+    client: NumbersClient, receiver: CallbackReceiver, bandwidth_emulator: BandwidthEmulator
+) -> None:
+    """One of two numbers taken, no partial: FAILED, and the message names only that one."""
+    bandwidth_emulator.take("5402278089")
+    with pytest.raises(OrderFailedError) as info:
+        await order_and_wait(client, receiver, site_id="743", numbers=["5402278098", "5402278089"])
+    failure = info.value
+    assert failure.failed_numbers == ("5402278098", "5402278089")  # nothing was activated
+    assert [(e.code, e.number) for e in failure.errors] == [(5005, "5402278089")]
+    assert failure.descriptions == ("The telephone number is unavailable for ordering",)
+    assert str(failure) == (
+        f"Order {failure.order_id} failed with Bandwidth error code 5005 for 5402278089: "
+        "The telephone number is unavailable for ordering."
+    )
+
+
 async def test_partial(
     client: NumbersClient, receiver: CallbackReceiver, bandwidth_emulator: BandwidthEmulator
 ) -> None:
