@@ -69,7 +69,7 @@ async def search(args: argparse.Namespace) -> int:
     }
     if args.quantity is not None:
         criteria["quantity"] = args.quantity
-    if args.details:
+    if args.enable_tn_detail:
         criteria["enable_tn_detail"] = True
     async with account(args) as (client, _):
         found = await client.search_available_numbers(**criteria)

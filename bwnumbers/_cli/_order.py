@@ -81,7 +81,7 @@ async def order(args: argparse.Namespace) -> int:
         name=args.name,
         customer_order_id=str(uuid.uuid4()),
         peer_id=args.peer_id,
-        partial_allowed=args.partial,
+        partial_allowed=args.partial_allowed,
     )
     tracker = _Tracker(args.command, request.customer_order_id, emulator=args.emulator)
     async with account(args) as (client, emulator):

@@ -16,6 +16,9 @@ from bwnumbers._version import __version__
 
 from ._exit_codes import HELP as EXIT_CODES_HELP
 
+# Every flag's dest is the SDK keyword it sets, so that the SDK's messages can be translated
+# back to flags (see _flags.py).
+
 #: Search flags and the SDK keyword each sets.
 SEARCH_OPTIONS = (
     ("--area-code", "area_code", "3 digits, e.g. 540"),
@@ -212,7 +215,10 @@ def _search(commands: argparse._SubParsersAction[Parser]) -> Parser:
         search.add_argument(flag, dest=name, help=text)
     search.add_argument("--quantity", type=int, help="how many numbers, 1 to 5000")
     search.add_argument(
-        "--details", action="store_true", help="show city, state, rate center and LATA"
+        "--details",
+        action="store_true",
+        dest="enable_tn_detail",
+        help="show city, state, rate center and LATA, under a header line",
     )
     return search
 
@@ -230,7 +236,9 @@ def _order(commands: argparse._SubParsersAction[Parser]) -> Parser:
     order.add_argument("--site-id", required=True, help="the site (sub-account) to order for")
     order.add_argument("--peer-id", help="the location (SIP peer) of the site")
     order.add_argument("--name", help="the order's name (at most 50 characters)")
-    order.add_argument("--partial", action="store_true", help="allow a partial order")
+    order.add_argument(
+        "--partial", action="store_true", dest="partial_allowed", help="allow a partial order"
+    )
     order.add_argument(
         "--wait", action="store_true", help="wait for the final status, showing progress"
     )
