@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from bwnumbers import OrderStatus, ResultSource, StatusUpdate, cli
+from bwnumbers import NumbersClient, OrderStatus, OrderSummary, ResultSource, StatusUpdate, cli
 from bwnumbers._cli._order import _Tracker
 from bwnumbers.testing import BandwidthEmulator
 from tests.cli_runs import account_of, run_in_thread, start_command
@@ -147,6 +147,23 @@ async def test_order_status_lists_every_order_with_the_customer_order_id(
     assert "2 orders have customer order id shared-1" in err
     assert f"{first.id} (" in err
     assert f"{second.id} (" in err
+
+
+async def test_rows_without_the_customer_order_id_never_match(
+    bandwidth_emulator: BandwidthEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Rows of GET /orders without that customer order id (or any) are not taken for it."""
+
+    async def unfiltered(self: NumbersClient, **_: object) -> tuple[OrderSummary, ...]:
+        return (OrderSummary(id="no-id"), OrderSummary(id="other", customer_order_id="other"))
+
+    monkeypatch.setattr(NumbersClient, "list_orders", unfiltered)
+    env = account_of(bandwidth_emulator)
+    argv = ("order-status", "--customer-order-id", "mine-1")
+    assert await run_in_thread(monkeypatch, env, *argv) == 3
+    assert "No order has customer order id mine-1" in capsys.readouterr().err
 
 
 def test_order_status_takes_an_id_or_a_customer_order_id(

@@ -232,7 +232,9 @@ def _order(commands: argparse._SubParsersAction[Parser]) -> Parser:
         "before the order is sent, and the order id as soon as Bandwidth accepts it.",
     )
     _emulator_flag(order)
-    order.add_argument("numbers", nargs="+", metavar="NUMBER")
+    order.add_argument(
+        "numbers", nargs="+", metavar="NUMBER", help="a number to order, e.g. 5402278098"
+    )
     order.add_argument("--site-id", required=True, help="the site (sub-account) to order for")
     order.add_argument("--peer-id", help="the location (SIP peer) of the site")
     order.add_argument("--name", help="the order's name (at most 50 characters)")
