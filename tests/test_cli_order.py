@@ -67,12 +67,17 @@ async def _interrupt_after(process: asyncio.subprocess.Process, pattern: str) ->
     """Read stderr until a line matches *pattern*, send SIGINT, return (that line, the rest)."""
     assert process.stderr is not None
     seen: list[str] = []
-    async with asyncio.timeout(30):
-        while not re.search(pattern, line := (await process.stderr.readline()).decode()):
-            assert line, f"the command ended first: {''.join(seen)}"
-            seen.append(line)
-        process.send_signal(signal.SIGINT)
-        _, rest = await process.communicate()
+    try:
+        async with asyncio.timeout(30):
+            while not re.search(pattern, line := (await process.stderr.readline()).decode()):
+                assert line, f"the command ended first: {''.join(seen)}"
+                seen.append(line)
+            process.send_signal(signal.SIGINT)
+            _, rest = await process.communicate()
+    finally:
+        if process.returncode is None:  # the test failed: leave no process behind
+            process.kill()
+            await process.communicate()
     return line, rest.decode()
 
 
