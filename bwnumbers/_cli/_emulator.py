@@ -54,7 +54,8 @@ async def emulator(args: argparse.Namespace) -> int:
 
 
 def _cannot_listen(host: str, port: int, error: OSError) -> str:
-    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    where = f"[{host}]" if ":" in host else host
+    where += f":{port}" if port else ""  # port 0 means "any free port"
     if error.errno == errno.EADDRINUSE:
         return (
             f"Cannot listen on {where}: the port is already in use; choose another --port, "
