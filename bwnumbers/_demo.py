@@ -2,34 +2,69 @@
 
 It runs every step of ``reference/ordering-guide.md`` (subscription, search, order, callback,
 fetch) and then the recovery the guide recommends when a number was taken between search and
-order. Each step is reported as a :class:`DemoStep`; the command line prints them.
+order. The run is divided into numbered phases (:data:`PHASES`), five of them the guide's own
+steps under the guide's own names; each thing done is reported as a :class:`DemoStep`, and the
+command line prints them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import attrs
+from aiohttp import web
 
 from . import _rate_sharing
+from ._client import NumbersClient
 from ._exceptions import OrderFailedError
-from ._ordering import OrderResult, StatusUpdate, order_and_wait
+from ._ordering import OrderResult, ResultSource, StatusUpdate, order_and_wait
 from ._receiver import CallbackReceiver
 from .testing import BandwidthEmulator, RateLimit
 
 NPA_NXX = "540551"
 
+log = logging.getLogger("bwnumbers.demo")
+
+
+@attrs.frozen(kw_only=True)
+class Phase:
+    """A numbered part of the demo; *guide_step* is its step in Bandwidth's ordering guide."""
+
+    number: int
+    title: str
+    guide_step: int | None = None
+
+
+#: The demo's phases, in order. The five guide steps carry the guide's own titles.
+PHASES: Final = (
+    Phase(number=1, title="Start the Bandwidth API emulator"),
+    Phase(number=2, title="Get an OAuth 2.0 access token"),
+    Phase(number=3, title="Start the callback receiver"),
+    Phase(number=4, title="Create Subscription", guide_step=1),
+    Phase(number=5, title="Search for Phone Numbers", guide_step=2),
+    Phase(number=6, title="Create order for Phone Numbers", guide_step=3),
+    Phase(number=7, title="Receive HTTP Callback with order status", guide_step=4),
+    Phase(number=8, title="Fetch information about order (optional)", guide_step=5),
+    Phase(number=9, title="Recover when another customer takes a number"),
+    Phase(number=10, title="Summary"),
+)
+
 
 @attrs.frozen(kw_only=True)
 class DemoStep:
-    """One thing the demo did: a short name, a sentence, and the data behind it."""
+    """One thing the demo did: a short name, a sentence, and the data behind it.
+
+    *phase* is the :class:`Phase` it belongs to.
+    """
 
     step: str
     elapsed_ms: float
     message: str
+    phase: Phase
     data: dict[str, Any] = attrs.field(factory=dict)
 
 
@@ -37,13 +72,47 @@ Report = Callable[[DemoStep], None]
 
 
 class _Reporter:
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, on_phase: Callable[[Phase], None] | None) -> None:
         self._report = report
+        self._on_phase = on_phase
         self._started = asyncio.get_running_loop().time()
+        self._phases = iter(PHASES)
+        self.next_phase()
+
+    def next_phase(self) -> None:
+        self._phase = next(self._phases)
+        if self._on_phase is not None:
+            self._on_phase(self._phase)
 
     def __call__(self, step: str, message: str, **data: Any) -> None:
         elapsed = (asyncio.get_running_loop().time() - self._started) * 1000
-        self._report(DemoStep(step=step, elapsed_ms=elapsed, message=message, data=data))
+        self._report(
+            DemoStep(step=step, elapsed_ms=elapsed, message=message, phase=self._phase, data=data)
+        )
+
+
+async def _show_challenge(request: web.Request, response: web.StreamResponse) -> None:
+    """Log each callback the receiver answers: the 401 challenge, then the authenticated retry.
+
+    Only the presence of credentials is logged, never their value.
+    """
+    if response.status == 401:
+        log.debug(
+            "Callback %s %s without credentials: the receiver answered 401 with "
+            "WWW-Authenticate: %s, so Bandwidth sends it again with the subscription's "
+            "credentials",
+            request.method,
+            request.path,
+            response.headers.get("WWW-Authenticate", "(none)"),
+        )
+    else:
+        log.debug(
+            "Callback %s %s %s credentials: the receiver answered %d",
+            request.method,
+            request.path,
+            "with" if "Authorization" in request.headers else "without",
+            response.status,
+        )
 
 
 def _say_complete(say: _Reporter, result: OrderResult) -> None:
@@ -62,14 +131,19 @@ def _say_complete(say: _Reporter, result: OrderResult) -> None:
 
 
 async def run_demo(
-    report: Report, *, seed: int = 0, rate_limits: Mapping[str, RateLimit] | None = None
+    report: Report,
+    *,
+    on_phase: Callable[[Phase], None] | None = None,
+    seed: int = 0,
+    rate_limits: Mapping[str, RateLimit] | None = None,
 ) -> None:
     """Run the whole guide on a fresh emulator and report each step.
 
+    *on_phase* is called as each phase begins, before anything of it is done or logged.
     With *rate_limits* the emulator limits requests like Bandwidth, and the demo shows the
     client waiting for the limit to reset.
     """
-    say = _Reporter(report)
+    say = _Reporter(report, on_phase)
 
     def on_status(update: StatusUpdate) -> None:
         say(
@@ -99,15 +173,15 @@ async def _guide(
         account_id=bandwidth.account_id,
         site_id=bandwidth.site_id,
     )
-    async with (
-        bandwidth.client() as client,
-        CallbackReceiver(username=callback_user, password=callback_password) as receiver,
-    ):
+    receiver = CallbackReceiver(username=callback_user, password=callback_password)
+    receiver.app.on_response_prepare.append(_show_challenge)
+    async with bandwidth.client() as client, receiver:
+        say.next_phase()
         token = await client.authenticate()
         assert token is not None  # the emulator's client uses client credentials
         say(
             "token",
-            f"Obtained an OAuth 2.0 access token for client id {bandwidth.client_id} from "
+            f"Obtained an access token for client id {bandwidth.client_id} from "
             f"{client.token_url}: valid {token.lifetime:.0f} s, renewed 60 s before it "
             f"expires ({bandwidth.token_requests} token request)",
             token_url=client.token_url,
@@ -115,12 +189,14 @@ async def _guide(
             lifetime_s=token.lifetime,
             token_requests=bandwidth.token_requests,
         )
+        say.next_phase()
         say(
             "receiver",
-            f"Listening for order callbacks at {receiver.url} (Basic auth with the challenge "
-            "flow: Bandwidth has no OAuth for callbacks)",
+            f"Listening for order callbacks at {receiver.url}, with Basic auth and its "
+            "challenge flow (Bandwidth has no OAuth for callbacks)",
             url=receiver.url,
         )
+        say.next_phase()
         subscription = await client.ensure_subscription(
             receiver.url, username=callback_user, password=callback_password
         )
@@ -130,6 +206,7 @@ async def _guide(
             subscription_id=subscription.id,
         )
 
+        say.next_phase()
         found = await client.search_available_numbers(npa_nxx=NPA_NXX, quantity=7)
         say(
             "search",
@@ -138,12 +215,20 @@ async def _guide(
             numbers=list(found.numbers),
         )
 
+        say.next_phase()
         first = found.numbers[0]
+
+        def on_first_status(update: StatusUpdate) -> None:
+            on_status(update)
+            if update.source is ResultSource.RESPONSE:
+                say.next_phase()  # accepted: what follows is the wait for the callback
+
         result = await order_and_wait(
-            client, receiver, site_id=bandwidth.site_id, numbers=[first], on_status=on_status
+            client, receiver, site_id=bandwidth.site_id, numbers=[first], on_status=on_first_status
         )
         _say_complete(say, result)
 
+        say.next_phase()
         details = await client.get_order(result.order_id)
         say(
             "fetch",
@@ -155,47 +240,10 @@ async def _guide(
             summary=details.summary,
         )
 
-        taken = found.numbers[1]
-        bandwidth.take(taken)
-        say(
-            "contention",
-            f"Meanwhile another customer ordered {taken}, which our search had offered",
-            number=taken,
-        )
-        try:
-            await order_and_wait(
-                client,
-                receiver,
-                site_id=bandwidth.site_id,
-                numbers=[taken],
-                on_status=on_status,
-            )
-        except OrderFailedError as failure:
-            error = failure.errors[0] if failure.errors else None
-            say(
-                "order-failed",
-                f"Order {failure.order_id} FAILED with {error.code if error else '?'}: "
-                f"{error.description if error else failure}",
-                order_id=failure.order_id,
-                codes=list(failure.codes),
-                failed_numbers=list(failure.failed_numbers),
-            )
-        else:  # pragma: no cover - the emulator always fails a taken number
-            raise RuntimeError(f"ordering the taken number {taken} unexpectedly succeeded")
+        say.next_phase()
+        await _recover(say, on_status, bandwidth, client, receiver, found.numbers[:2])
 
-        fresh = await client.search_available_numbers(npa_nxx=NPA_NXX, quantity=7)
-        choice = next(n for n in fresh.numbers if n not in (first, taken))
-        say(
-            "search-again",
-            f"Searched again as the guide recommends: {len(fresh.numbers)} numbers, "
-            f"choosing {choice}",
-            numbers=list(fresh.numbers),
-            choice=choice,
-        )
-        retry = await order_and_wait(
-            client, receiver, site_id=bandwidth.site_id, numbers=[choice], on_status=on_status
-        )
-        _say_complete(say, retry)
+        say.next_phase()
         say(
             "done",
             "Done: two numbers ordered, one conflict recovered, no order lost or duplicated, "
@@ -204,3 +252,50 @@ async def _guide(
             waiting=len(receiver.waiters),
             token_requests=bandwidth.token_requests,
         )
+
+
+async def _recover(
+    say: _Reporter,
+    on_status: Callable[[StatusUpdate], None],
+    bandwidth: BandwidthEmulator,
+    client: NumbersClient,
+    receiver: CallbackReceiver,
+    ordered: tuple[str, ...],
+) -> None:
+    """The guide's advice for a number taken between search and order: search again."""
+    first, taken = ordered
+    bandwidth.take(taken)
+    say(
+        "contention",
+        f"Meanwhile another customer ordered {taken}, which our search had offered",
+        number=taken,
+    )
+    try:
+        await order_and_wait(
+            client, receiver, site_id=bandwidth.site_id, numbers=[taken], on_status=on_status
+        )
+    except OrderFailedError as failure:
+        error = failure.errors[0] if failure.errors else None
+        say(
+            "order-failed",
+            f"Order {failure.order_id} FAILED with {error.code if error else '?'}: "
+            f"{error.description if error else failure}",
+            order_id=failure.order_id,
+            codes=list(failure.codes),
+            failed_numbers=list(failure.failed_numbers),
+        )
+    else:  # pragma: no cover - the emulator always fails a taken number
+        raise RuntimeError(f"ordering the taken number {taken} unexpectedly succeeded")
+
+    fresh = await client.search_available_numbers(npa_nxx=NPA_NXX, quantity=7)
+    choice = next(n for n in fresh.numbers if n not in (first, taken))
+    say(
+        "search-again",
+        f"Searched again as the guide recommends: {len(fresh.numbers)} numbers, choosing {choice}",
+        numbers=list(fresh.numbers),
+        choice=choice,
+    )
+    retry = await order_and_wait(
+        client, receiver, site_id=bandwidth.site_id, numbers=[choice], on_status=on_status
+    )
+    _say_complete(say, retry)

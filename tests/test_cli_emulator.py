@@ -7,9 +7,15 @@ import os
 import re
 import shlex
 import signal
+import socket
 import sys
 
+import pytest
+
 from bwnumbers import NumbersClient
+from bwnumbers._cli._emulator import _print_settings
+from bwnumbers.cli import build_parser
+from bwnumbers.testing import BandwidthEmulator
 
 
 async def bwnumbers_command(*argv: str, env: dict[str, str]) -> tuple[int, str, str]:
@@ -68,15 +74,17 @@ async def test_emulator_command_serves_and_stops_on_ctrl_c() -> None:
         # A newcomer pastes the export line and uses the commands.
         code, out, err = await bwnumbers_command("search", "--area-code", "540", env=env)
         assert code == 0, err
+        assert out.split()
+        assert all(line.isdigit() for line in out.split())
         assert "number(s)" in err
         assert "warning" not in err
 
         # The legacy pair still works; the deprecation is one line on stderr, not a warning.
         legacy = {"BW_ACCOUNT_ID": settings["account_id"], "BW_BASE_URL": settings["base_url"],
                   "BW_USERNAME": settings["username"], "BW_PASSWORD": "pw-1"}  # fmt: skip
-        code, out, err = await bwnumbers_command("order-status", "no-such-order", env=legacy)
+        code, _, err = await bwnumbers_command("order-status", "no-such-order", env=legacy)
         lines = err.strip().splitlines()
-        assert code == 1
+        assert code == 3
         assert len(lines) == 2, err
         assert lines[0].startswith("bwnumbers order-status: warning: ")
         assert "2026-12-02" in lines[0]
@@ -85,20 +93,81 @@ async def test_emulator_command_serves_and_stops_on_ctrl_c() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         async with asyncio.timeout(20):
-            out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    assert b"Stopped." in out
-    assert b"Traceback" not in err
+            stdout, stderr = await process.communicate()
+    assert process.returncode == 0, stderr.decode()
+    assert b"Stopped." in stdout
+    assert b"Traceback" not in stderr
 
 
 async def test_no_command_prints_help() -> None:
-    """Without a command the help is printed and the exit code is 2."""
+    """Without a command the help is printed on stderr and the exit code is 6 (usage)."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bwnumbers", stdout=asyncio.subprocess.PIPE
+        sys.executable, "-m", "bwnumbers", stderr=asyncio.subprocess.PIPE
     )
-    out, _ = await process.communicate()
-    assert process.returncode == 2
-    assert b"emulator" in out
+    _, err = await process.communicate()
+    assert process.returncode == 6
+    assert b"emulator" in err
+    assert err.rstrip().endswith(b"no command given; choose one of demo, emulator, search, "
+                                 b"order, order-status")  # fmt: skip
+
+
+async def test_a_busy_port_is_one_line_and_leaks_nothing() -> None:
+    """`bwnumbers emulator --port P` on a taken port says so in one line and exits 1."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = await bwnumbers_command("emulator", "--port", str(port), env={})
+    assert code == 1
+    assert err.strip() == (
+        f"bwnumbers emulator: error: Cannot listen on 127.0.0.1:{port}: the port is already in "
+        "use; choose another --port, or leave --port out to get a free one."
+    )
+    assert out == ""
+
+
+async def test_a_failed_start_leaves_nothing_open() -> None:
+    """BandwidthEmulator.start() on a taken port raises OSError and closes what it opened
+    (the hygiene checks fail the test on an unclosed session or server)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        emulator = BandwidthEmulator(port=taken.getsockname()[1])
+        with pytest.raises(OSError, match="address already in use"):
+            async with emulator:
+                pass  # pragma: no cover - never reached
+    async with BandwidthEmulator() as fresh:  # and nothing global was left broken
+        assert fresh.port
+
+
+@pytest.mark.parametrize(
+    ("host", "base_url"),
+    [
+        ("0.0.0.0", "http://127.0.0.1:8080/api"),
+        ("::", "http://[::1]:8080/api"),
+        ("::1", "http://[::1]:8080/api"),
+        ("127.0.0.1", "http://127.0.0.1:8080/api"),
+    ],
+)
+def test_base_url_is_usable_when_listening_everywhere(host: str, base_url: str) -> None:
+    """An emulator on every interface gives a loopback URL a client can connect to."""
+    emulator = BandwidthEmulator(host=host, port=8080)
+    assert emulator.base_url == base_url
+    assert emulator.token_url == base_url + "/v1/oauth2/token"
+
+
+def test_the_command_says_it_listens_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
+    """--host 0.0.0.0 prints the loopback URL and says that it listens on every interface."""
+    emulator = BandwidthEmulator(host="0.0.0.0", port=8080)
+    args = build_parser().parse_args(["emulator", "--host", "0.0.0.0"])
+    _print_settings(emulator, args, {})
+    captured = capsys.readouterr()
+    assert "base_url:      http://127.0.0.1:8080/api" in captured.out
+    assert "BW_BASE_URL=http://127.0.0.1:8080/api" in captured.out
+    assert captured.err.strip() == (
+        "bwnumbers emulator: listening on every interface, port 8080; base_url uses loopback "
+        "for this machine: from another machine, use this machine's address instead"
+    )
 
 
 async def test_commands_say_when_they_wait_for_the_rate_limit() -> None:

@@ -62,6 +62,8 @@ _ORDER_TYPES_FOR_SUBSCRIPTIONS = frozenset({
 })  # fmt: skip
 _FINAL = frozenset({"COMPLETE", "PARTIAL", "FAILED"})
 _OTHER_AUTH = frozenset({"access_token", "username", "password"})
+# Listening on every interface: a client on this machine connects through loopback.
+_LOOPBACK_FOR_ANY = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104
 
 
 @attrs.define(kw_only=True)
@@ -300,25 +302,48 @@ class BandwidthEmulator(StartStop):
 
     @property
     def base_url(self) -> str:
-        """The API root to give a client, e.g. ``http://127.0.0.1:54321/api``."""
-        scheme = "https" if self._ssl_context else "http"
-        return f"{scheme}://{self.host}:{self.port}/api"
+        """The API root to give a client, e.g. ``http://127.0.0.1:54321/api``.
+
+        When the emulator listens on every interface (``host="0.0.0.0"`` or ``"::"``), the URL
+        names the loopback address instead, since nothing can connect to ``0.0.0.0``.
+        """
+        return f"{self._origin}/api"
 
     @property
     def token_url(self) -> str:
         """The OAuth 2.0 token endpoint, e.g. ``http://127.0.0.1:54321/api/v1/oauth2/token``."""
+        return f"{self._origin}{TOKEN_PATH}"
+
+    @property
+    def _origin(self) -> str:
         scheme = "https" if self._ssl_context else "http"
-        return f"{scheme}://{self.host}:{self.port}{TOKEN_PATH}"
+        host = _LOOPBACK_FOR_ANY.get(self.host, self.host)
+        if ":" in host:  # an IPv6 address is bracketed in a URL
+            host = f"[{host}]"
+        return f"{scheme}://{host}:{self.port}"
 
     async def start(self) -> None:
-        """Start listening; ``port`` is the real port afterwards."""
+        """Start listening; ``port`` is the real port afterwards.
+
+        Raises:
+            OSError: the address cannot be bound (the port is taken, say); nothing is left
+                open.
+        """
         if self._runner is not None:
             raise RuntimeError("The emulator is already running.")
-        self._session = aiohttp.ClientSession()
+        session = aiohttp.ClientSession()
         runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port, ssl_context=self._ssl_context)
-        await site.start()
+        try:
+            await runner.setup()
+            site = web.TCPSite(runner, self.host, self.port, ssl_context=self._ssl_context)
+            await site.start()
+        except BaseException:
+            # `async with` calls stop() only after a successful start, so a failed bind (a
+            # busy port) must release the server and the session here, or they leak.
+            await runner.cleanup()
+            await session.close()
+            raise
+        self._session = session
         self._runner = runner
         address = runner.addresses[0]
         self.port = int(address[1])
