@@ -149,3 +149,13 @@ def test_missing_credentials_mention_the_emulator(
     assert "--emulator" in err
     assert "bwnumbers emulator" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_search_flags_set_search_criteria() -> None:
+    """Every search flag's destination is a key of SearchCriteria (the CLI casts to it)."""
+    from bwnumbers import SearchCriteria
+    from bwnumbers._cli._parser import SEARCH_OPTIONS
+
+    keys = set(SearchCriteria.__annotations__)
+    assert {name for _, name, _ in SEARCH_OPTIONS} <= keys
+    assert {"quantity", "enable_tn_detail"} <= keys

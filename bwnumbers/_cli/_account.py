@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import warnings
 from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, cast
 
 from bwnumbers._client import NumbersClient
 from bwnumbers._exceptions import ValidationError
@@ -20,6 +21,9 @@ from bwnumbers.testing import BandwidthEmulator
 from ._exit_codes import NoOrderError, SeveralOrdersError, UsageError
 from ._output import note
 from ._parser import SEARCH_OPTIONS
+
+if TYPE_CHECKING:
+    from bwnumbers._search import SearchCriteria
 
 _NO_ACCOUNT = (
     "To try bwnumbers without an account, run `bwnumbers emulator` in another terminal and "
@@ -62,11 +66,15 @@ def _client_from_env(args: argparse.Namespace) -> NumbersClient:
 
 async def search(args: argparse.Namespace) -> int:
     """``bwnumbers search``: one number per line, or a table with ``--details``."""
-    criteria: dict[str, str | int | bool] = {
-        name: getattr(args, name)
-        for _, name, _ in SEARCH_OPTIONS
-        if getattr(args, name) is not None
-    }
+    # The names come from SEARCH_OPTIONS, which a test keeps within SearchCriteria's keys.
+    criteria = cast(
+        "SearchCriteria",
+        {
+            name: getattr(args, name)
+            for _, name, _ in SEARCH_OPTIONS
+            if getattr(args, name) is not None
+        },
+    )
     if args.quantity is not None:
         criteria["quantity"] = args.quantity
     if args.enable_tn_detail:
