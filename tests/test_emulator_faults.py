@@ -130,7 +130,7 @@ def test_a_misspelt_knob_is_refused() -> None:
 async def test_the_running_emulator_refuses_nonsense(
     bandwidth_emulator: BandwidthEmulator,
 ) -> None:
-    """The emulator's own faults refuse a bad knob, and the next order is not failed by it."""
+    """The running emulator's faults refuse a bad knob and keep the value they had."""
     with pytest.raises(ValidationError, match="fail_next_order = 'explode'"):
         bandwidth_emulator.faults.fail_next_order = "explode"  # type: ignore[assignment]
     assert bandwidth_emulator.faults.fail_next_order is None

@@ -57,12 +57,8 @@ def _is_number(value: object) -> TypeGuard[int | float]:
 
 
 def _one_of(*choices: object) -> _Validator:
-    def check(value: object) -> bool:
-        # Compared by type as well, so that 500 (an int) is not taken for "500".
-        return any(type(value) is type(c) and value == c for c in choices)
-
     names = [repr(c) for c in choices]
-    return _rule(check, f"one of {', '.join(names[:-1])} or {names[-1]}")
+    return _rule(lambda v: v in choices, f"one of {', '.join(names[:-1])} or {names[-1]}")
 
 
 _PROBABILITY = _rule(
