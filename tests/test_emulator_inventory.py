@@ -81,8 +81,8 @@ async def test_a_small_inventory_runs_dry_and_says_so(caplog: pytest.LogCaptureF
         found = await client.search_available_numbers(state="NJ", quantity=2)
         assert (found.result_count, len(found.numbers)) == (1, 1)  # what is left, as Bandwidth
         assert dry_warnings(caplog) == [
-            "A search for state=NJ found 1 of 2 numbers: the emulator's seeded inventory ran "
-            "dry there (3 matching numbers were ordered or taken); give BandwidthEmulator a "
+            "A search for state=NJ found 1 of 2 numbers: the emulator's inventory ran dry "
+            "there (3 matching numbers were ordered or taken); give BandwidthEmulator a "
             "larger inventory_size or call add_numbers()."
         ]
         await order_nj(client, emulator, 1)
@@ -110,7 +110,7 @@ async def test_an_order_that_runs_dry_says_so(caplog: pytest.LogCaptureFixture) 
         await emulator.settle()
         assert emulator.order_status(order.id or "") == "FAILED"
     assert dry_warnings(caplog) == [
-        f"Order {order.id} for state=NJ found 0 of 1 numbers: the emulator's seeded inventory "
+        f"Order {order.id} for state=NJ found 0 of 1 numbers: the emulator's inventory "
         "ran dry there (2 matching numbers were ordered or taken); give BandwidthEmulator a "
         "larger inventory_size or call add_numbers()."
     ]

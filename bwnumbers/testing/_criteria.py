@@ -253,8 +253,8 @@ class DryStock:
             return
         self._told.add(key)
         log.warning(
-            "%s for %s found %d of %d numbers: the emulator's seeded inventory ran dry there "
-            "(%d matching numbers were ordered or taken); give BandwidthEmulator a larger "
+            "%s for %s found %d of %d numbers: the emulator's inventory ran dry there (%d "
+            "matching numbers were ordered or taken); give BandwidthEmulator a larger "
             "inventory_size or call add_numbers().",
             what, key, found, wanted, taken,
         )  # fmt: skip

@@ -91,14 +91,13 @@ DEFAULT_SIZE = 20
 _LINES_PER_BLOCK = 10_000  # an NPA-NXX block has lines 0000 to 9999
 
 
-def check_size(size: object) -> int:
-    """*size* if it is a valid ``inventory_size``, else a ``ValidationError`` saying why."""
+def check_size(size: object) -> None:
+    """Raise a ``ValidationError`` saying why, unless *size* is a valid ``inventory_size``."""
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= _LINES_PER_BLOCK:
         raise ValidationError(
             f"inventory_size={size!r} is not allowed: give a whole number of numbers per "
             f"NPA-NXX block from 1 to {_LINES_PER_BLOCK:,} (default {DEFAULT_SIZE})."
         )
-    return size
 
 
 def seeded_blocks() -> list[str]:
