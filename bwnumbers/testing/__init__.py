@@ -7,7 +7,8 @@ loopback for demos and integration tests; installing bwnumbers also registers th
 
 from __future__ import annotations
 
-from ._emulator import BandwidthEmulator, Delivery, Faults
+from ._emulator import BandwidthEmulator, Delivery
+from ._faults import Faults
 from ._ratelimit import RateLimit, RateLimitCounts
 
 __all__ = ["BandwidthEmulator", "Delivery", "Faults", "RateLimit", "RateLimitCounts"]

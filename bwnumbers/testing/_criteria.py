@@ -6,12 +6,15 @@ Written independently of the SDK's own ``Search`` so that the two cannot share a
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 
 import attrs
 
 from ._inventory import TOLL_FREE_NPAS, Inventory, NumberInfo, vanity_pattern
+
+log = logging.getLogger("bwnumbers.emulator")
 
 
 class SearchFault(Exception):
@@ -80,6 +83,9 @@ class Criteria:
     enable_tn_detail: bool = False
     order_by: str | None = None
     quantity: int = 5000
+
+    def __str__(self) -> str:
+        return " ".join(f"{name}={getattr(self, name)}" for name in sorted(self.present))
 
     @property
     def present(self) -> set[str]:
@@ -220,6 +226,39 @@ def match(inventory: Iterable[NumberInfo], criteria: Criteria) -> list[NumberInf
     return found[: criteria.quantity]
 
 
-def available(inventory: Inventory, criteria: Criteria) -> list[NumberInfo]:
+def available(inventory: Iterable[NumberInfo], criteria: Criteria) -> list[NumberInfo]:
     """Direct matches only, as an order by criteria allocates them."""
     return [info for info in inventory if _direct(info, criteria)]
+
+
+class DryStock:
+    """Warns when a search or an order finds fewer numbers because earlier ones took them.
+
+    Bandwidth answers with what it has, and so does the emulator; but a test that orders in a
+    loop sees its searches quietly shrink to 1, then 0 numbers. One WARNING per criteria (until
+    the stock is refilled) says so and what to do, without flooding a loop's log.
+    """
+
+    def __init__(self, inventory: Inventory) -> None:
+        self._inventory = inventory
+        self._told: set[str] = set()
+
+    def check(self, what: str, criteria: Criteria, *, wanted: int, found: int) -> None:
+        """Warn if *what* found fewer than *wanted* numbers and matching ones were taken."""
+        key = str(criteria)
+        if found >= wanted or key in self._told:
+            return
+        taken = len(available(self._inventory.taken(), criteria))
+        if not taken:
+            return
+        self._told.add(key)
+        log.warning(
+            "%s for %s found %d of %d numbers: the emulator's inventory ran dry there (%d "
+            "matching numbers were ordered or taken); give BandwidthEmulator a larger "
+            "inventory_size or call add_numbers().",
+            what, key, found, wanted, taken,
+        )  # fmt: skip
+
+    def refilled(self) -> None:
+        """Numbers came back: warn again the next time the stock runs dry."""
+        self._told.clear()

@@ -22,13 +22,12 @@ import secrets
 import ssl
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Literal
 
 import aiohttp
 import attrs
 from aiohttp import web
 
-from bwnumbers import NumbersClient
+from bwnumbers import NumbersClient, ValidationError
 from bwnumbers._lifecycle import StartStop
 
 from . import _ratelimit as ratelimit
@@ -37,17 +36,19 @@ from ._criteria import (
     NO_BACKORDER_TYPES,
     ORDER_TYPES,
     Criteria,
+    DryStock,
     SearchFault,
     available,
     from_order_type,
     from_query,
     match,
 )
-from ._inventory import Inventory, NumberInfo
-from ._ratelimit import RESET_HEADERS, RateLimit, RateLimitCounts, ResetHeader
-from ._tokens import TOKEN_PATH, TokenFailure, TokenIssuer
+from ._faults import Faults, shown
+from ._inventory import DEFAULT_SIZE, Inventory, NumberInfo
+from ._ratelimit import RateLimit, RateLimitCounts
+from ._tokens import TOKEN_PATH, TokenIssuer
 
-__all__ = ["BandwidthEmulator", "Delivery", "Faults"]
+__all__ = ["BandwidthEmulator", "Delivery"]
 
 log = logging.getLogger("bwnumbers.emulator")
 
@@ -64,53 +65,6 @@ _FINAL = frozenset({"COMPLETE", "PARTIAL", "FAILED"})
 _OTHER_AUTH = frozenset({"access_token", "username", "password"})
 # Listening on every interface: a client on this machine connects through loopback.
 _LOOPBACK_FOR_ANY = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104
-
-
-@attrs.define(kw_only=True)
-class Faults:
-    """Failures to inject, for your tests and ours. Change them at any time.
-
-    Attributes:
-        callback_delay: seconds between an order's change and its notification.
-        drop_callbacks: probability (0 to 1) that a notification is never sent.
-        duplicate_callbacks: probability that a notification is sent twice.
-        callback_before_response: process the next orders at once and deliver their
-            notifications *before* answering ``POST /orders``.
-        fail_next_order: the next ``POST /orders`` commits the order, then answers ``"500"``,
-            drops the connection (``"disconnect"``) or sends a truncated body (``"truncate"``).
-        rate_limit_next: answer the next N API requests with 429 (not executed), before and
-            apart from the emulator's ``rate_limits``.
-        rate_limit_reset: seconds until the ``rate_limit_next`` limit resets, sent as
-            ``X-RateLimit-Reset``.
-        rate_limit_header: how every 429 gives its reset time: ``"seconds"`` (epoch seconds,
-            as Bandwidth documents; the default), ``"milliseconds"`` (epoch milliseconds),
-            ``"delta"`` (seconds from now), ``"missing"`` (no header), ``"garbled"`` (``soon``)
-            or ``"past"`` (epoch seconds, 5 s ago).
-        response_delay: seconds to wait before answering every API request.
-        token_failure: make every request to the token endpoint fail until set back to
-            ``None``: ``"503"`` answers 503 with a small HTML page (a proxy in front of a down
-            service), ``"timeout"`` never answers, so the client's own timeout ends the request
-            (``stop()`` still returns at once). ``rate_limit_next`` and ``response_delay``
-            never apply to the token endpoint.
-
-    .. versionadded:: 0.2 *token_failure*, *rate_limit_header*.
-    .. versionchanged:: 0.2
-       ``rate_limit_next`` sends epoch seconds by default, as Bandwidth does (it sent
-       milliseconds); ``rate_limit_header="milliseconds"`` brings that back.
-    """
-
-    callback_delay: float = 0.0
-    drop_callbacks: float = 0.0
-    duplicate_callbacks: float = 0.0
-    callback_before_response: bool = False
-    fail_next_order: Literal["500", "disconnect", "truncate"] | None = None
-    rate_limit_next: int = 0
-    rate_limit_reset: float = 1.0
-    rate_limit_header: ResetHeader = attrs.field(
-        default="seconds", validator=attrs.validators.in_(RESET_HEADERS)
-    )
-    response_delay: float = 0.0
-    token_failure: TokenFailure | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -217,9 +171,29 @@ class BandwidthEmulator(StartStop):
             ``"DISCONNECT"``), per account; ``None`` (the default) limits nothing. Over a limit
             the emulator answers 429 with an empty body and ``X-RateLimit-Reset`` and executes
             nothing. See ``bwnumbers/testing/_ratelimit.py`` for the model.
+        inventory_size: how many numbers the seed puts in each NPA-NXX block below (default
+            20, at most 10,000); each toll-free NPA gets half as many, rounded up. Anything
+            else raises :class:`bwnumbers.ValidationError`.
+
+    The seeded inventory (the same for the same *seed* and *inventory_size*) holds
+    *inventory_size* random numbers in each of 13 NPA-NXX blocks: 540-551 and 540-227
+    (Washington, VA, LATA 246, ZIP 22747, plus the seven numbers of Bandwidth's ordering
+    guide), 919-439 and 919-228 (Raleigh, NC) and 919-234 (Cary, NC), 201-345 and 201-350
+    (Ridgewood, NJ), 636-555 and 636-123 (St Louis, MO), 435-477 and 435-709 (Salt Lake City,
+    UT), 415-555 (San Francisco, CA) and 512-555 (Austin, TX); and toll-free numbers in 800,
+    833, 844, 855, 866, 877 and 888 (plus 833-876-0878). With the defaults that is 338
+    numbers, so a search finds at most 40 in NJ or 47 in area code 540. Searches never use
+    numbers up; every number an order gets (or :meth:`take` removes) is gone for good, and
+    :meth:`add_numbers` puts numbers in. Like Bandwidth, a search returns what is left, fewer
+    than *quantity* or none, and an order by criteria that finds too few is PARTIAL,
+    BACKORDERED or FAILED (5018) as it asked. When that happens because earlier orders took
+    the matching numbers, the ``bwnumbers.emulator`` logger says so once with a WARNING,
+    until numbers are added.
 
     Attributes:
         faults: the :class:`Faults` to inject.
+        inventory: the numbers in stock: ``len(emulator.inventory)`` counts them and
+            ``number in emulator.inventory`` checks one.
         deliveries: every notification attempt, in order.
         legacy_basic_auth: as the argument; change it at any time.
         client_id, client_secret, token_lifetime: as the arguments (read-only).
@@ -244,6 +218,8 @@ class BandwidthEmulator(StartStop):
        *client_id*, *client_secret*, *token_lifetime*, *legacy_basic_auth*, the token endpoint,
        Bearer authentication, :meth:`issue_token`, :meth:`revoke_tokens`, *rate_limits* and
        :attr:`rate_limit_counts`.
+    .. versionadded:: 0.2 *inventory_size*, the WARNING when the inventory runs dry.
+    .. versionchanged:: 0.2 :attr:`faults` takes only a :class:`Faults` (else ValidationError).
     """
 
     def __init__(
@@ -264,6 +240,7 @@ class BandwidthEmulator(StartStop):
         token_lifetime: float = 3600,
         legacy_basic_auth: bool = True,
         rate_limits: Mapping[str, RateLimit] | None = None,
+        inventory_size: int = DEFAULT_SIZE,
     ) -> None:
         self.host = host
         self._ssl_context = ssl_context
@@ -274,9 +251,10 @@ class BandwidthEmulator(StartStop):
         self.site_id = site_id
         self.peer_id = peer_id
         self.order_delay = order_delay
-        self.faults = Faults()
+        self._faults = Faults()
         self.deliveries: list[Delivery] = []
-        self.inventory = Inventory(seed=seed)
+        self.inventory = Inventory(seed=seed, size=inventory_size)
+        self._dry_stock = DryStock(self.inventory)
         self._rng = random.Random(seed)  # noqa: S311 - repeatable test data, not secrets
         self._sites: dict[str, set[str]] = {site_id: {peer_id}}
         self._subscriptions: dict[str, _Subscription] = {}
@@ -437,6 +415,21 @@ class BandwidthEmulator(StartStop):
 
     # ------------------------------------------------------------------ test controls
 
+    @property
+    def faults(self) -> Faults:
+        """The :class:`Faults` to inject; assigning a fresh ``Faults()`` clears them all."""
+        return self._faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        # Checked like each knob, so that a dict of knobs is not taken for faults and ignored.
+        if not isinstance(faults, Faults):
+            raise ValidationError(
+                f"emulator.faults = {shown(faults)} is not allowed: give a "
+                "bwnumbers.testing.Faults, such as Faults(drop_callbacks=0.5)."
+            )
+        self._faults = faults
+
     def add_site(self, site_id: str, *peer_ids: str) -> None:
         """Create a site (sub-account) with SIP peers."""
         self._sites.setdefault(site_id, set()).update(peer_ids)
@@ -444,6 +437,7 @@ class BandwidthEmulator(StartStop):
     def add_numbers(self, numbers: Iterable[str], **location: str) -> list[str]:
         """Put numbers in stock and give waiting backorders another chance."""
         added = self.inventory.add(numbers, **location)
+        self._dry_stock.refilled()
         for order in list(self._orders.values()):
             if order.status == "BACKORDERED":
                 self._spawn(self._process(order, delay=0.0))
@@ -609,6 +603,9 @@ class BandwidthEmulator(StartStop):
         except SearchFault as fault:
             raise _Refusal(400, wire.search_error(fault.code, fault.description)) from None
         found = match(self.inventory, criteria)
+        # Without a quantity the caller asked for "what you have", which is short only if none.
+        wanted = criteria.quantity if "quantity" in request.query else 1
+        self._dry_stock.check("A search", criteria, wanted=wanted, found=len(found))
         if not found:
             return self._xml(wire.document(wire.element("SearchResult")))
         if criteria.enable_tn_detail:
@@ -937,6 +934,7 @@ class BandwidthEmulator(StartStop):
         wanted = order.quantity - len(order.completed)
         found = available(self.inventory, order.criteria)[:wanted]
         enough = len(found) == wanted
+        self._dry_stock.check(f"Order {order.id}", order.criteria, wanted=wanted, found=len(found))
         if enough or order.partial_allowed or order.completed:
             for info in found:
                 self.inventory.take(info.number)

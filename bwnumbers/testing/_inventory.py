@@ -1,4 +1,10 @@
-"""The emulator's stock of numbers: seeded, deterministic, searchable by every criterion."""
+"""The emulator's stock of numbers: seeded, deterministic, searchable by every criterion.
+
+The seed fills every NPA-NXX block of ``LOCALITIES`` with *size* random lines (20 by default),
+adds the numbers of Bandwidth's ordering guide, and fills each toll-free NPA with half as many
+(rounded up). Orders and ``take()`` remove numbers for good; the numbers taken are remembered so
+that a search that comes up short can say the stock ran dry rather than never existed.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ import re
 from collections.abc import Iterable, Iterator
 
 import attrs
+
+from bwnumbers import ValidationError
 
 
 @attrs.frozen(kw_only=True)
@@ -79,19 +87,40 @@ def vanity_pattern(vanity: str, *, ends_in: bool) -> re.Pattern[str]:
     return re.compile(f"{digits}$" if ends_in else digits)
 
 
+DEFAULT_SIZE = 20
+_LINES_PER_BLOCK = 10_000  # an NPA-NXX block has lines 0000 to 9999
+
+
+def check_size(size: object) -> None:
+    """Raise a ``ValidationError`` saying why, unless *size* is a valid ``inventory_size``."""
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= _LINES_PER_BLOCK:
+        raise ValidationError(
+            f"inventory_size={size!r} is not allowed: give a whole number of numbers per "
+            f"NPA-NXX block from 1 to {_LINES_PER_BLOCK:,} (default {DEFAULT_SIZE})."
+        )
+
+
+def seeded_blocks() -> list[str]:
+    """The NPA-NXX blocks the seed fills, as ``540-551``."""
+    return [f"{locality.npa}-{nxx}" for locality in LOCALITIES for nxx in locality.nxxs]
+
+
 class Inventory:
     """Available numbers by number, in a stable order."""
 
-    def __init__(self, *, seed: int, per_block: int = 20) -> None:
+    def __init__(self, *, seed: int, size: int = DEFAULT_SIZE) -> None:
+        check_size(size)
         self._numbers: dict[str, NumberInfo] = {}
+        self._taken: dict[str, NumberInfo] = {}
         rng = random.Random(seed)  # noqa: S311 - repeatable test data, not secrets
         for locality in LOCALITIES:
             for nxx in locality.nxxs:
-                lines = rng.sample(range(10_000), per_block)
+                lines = rng.sample(range(_LINES_PER_BLOCK), size)
                 self.add(f"{locality.npa}{nxx}{line:04d}" for line in sorted(lines))
         self.add(GUIDE_NUMBERS)
         for npa in TOLL_FREE_NPAS:
-            lines = rng.sample(range(2_000_000, 10_000_000), 10)
+            # Half as many as a local block, which keeps the default stock as it always was.
+            lines = rng.sample(range(2_000_000, 10_000_000), (size + 1) // 2)
             self.add(f"{npa}{line:07d}" for line in sorted(lines))
         self.add(["8338760878"])
 
@@ -100,6 +129,7 @@ class Inventory:
         added = []
         for number in numbers:
             self._numbers[number] = self._describe(number, location)
+            self._taken.pop(number, None)
             added.append(number)
         return added
 
@@ -120,7 +150,14 @@ class Inventory:
 
     def take(self, number: str) -> NumberInfo | None:
         """Remove *number* from stock; ``None`` if it was not available."""
-        return self._numbers.pop(number, None)
+        info = self._numbers.pop(number, None)
+        if info is not None:
+            self._taken[number] = info
+        return info
+
+    def taken(self) -> list[NumberInfo]:
+        """The numbers ordered or taken so far and not put back."""
+        return list(self._taken.values())
 
     def get(self, number: str) -> NumberInfo | None:
         return self._numbers.get(number)
