@@ -14,7 +14,7 @@ import pytest
 
 from bwnumbers import NumbersClient
 from bwnumbers._cli._emulator import _print_settings
-from bwnumbers.cli import build_parser
+from bwnumbers.cli import build_parser, main
 from bwnumbers.testing import BandwidthEmulator
 
 
@@ -200,3 +200,44 @@ async def test_commands_say_when_they_wait_for_the_rate_limit() -> None:
     waits = [err for _, _, err in results if "waiting:" in err]
     assert waits
     assert re.search(r"ORDER: .* wait until \d\d:\d\d:\d\d UTC", waits[0])
+
+
+async def test_inventory_size_sets_numbers_per_block() -> None:
+    """`--inventory-size 1` seeds one number in each NPA-NXX block."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bwnumbers", "emulator", "--inventory-size", "1",
+        "--client-secret", "cli-secret-2",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    settings: dict[str, str] = {}
+    try:
+        async with asyncio.timeout(20):
+            while not (line := (await process.stdout.readline()).decode()).startswith("Serving"):
+                assert line, "the emulator exited before serving"
+                key, _, value = line.partition(":")
+                settings[key.strip()] = value.strip()
+        async with NumbersClient(
+            account_id=settings["account_id"],
+            client_id=settings["client_id"],
+            client_secret="cli-secret-2",
+            base_url=settings["base_url"],
+        ) as client:
+            found = await client.search_available_numbers(npa_nxx="919439", quantity=5, lca=False)
+        assert len(found.numbers) == 1  # 20 without the flag
+    finally:
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(20):
+            await process.communicate()
+    assert process.returncode == 0
+
+
+@pytest.mark.parametrize("size", ["0", "10001", "many"])
+def test_inventory_size_out_of_range_is_a_usage_error(
+    size: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["emulator", "--inventory-size", size]) == 6
+    err = capsys.readouterr().err
+    assert f"--inventory-size: {size} is not allowed" in err, err
+    assert "inventory_size" not in err
+    assert "10,000" in err

@@ -25,7 +25,11 @@ async def emulator(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # not on Windows
             loop.add_signal_handler(sig, stop.set)
-    options: dict[str, Any] = {"client_id": args.client_id, "client_secret": args.client_secret}
+    options: dict[str, Any] = {
+        "client_id": args.client_id,
+        "client_secret": args.client_secret,
+        "inventory_size": args.inventory_size,
+    }
     limits = {
         group: limit
         for group, limit in (("ORDER", args.order_limit), ("SEARCH", args.search_limit))

@@ -7,6 +7,7 @@ parser itself keeps argparse's behaviour, so ``build_parser().parse_args()`` sta
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import math
 import re
@@ -77,6 +78,23 @@ def _rate_limit(text: str) -> Any:
         return RateLimit.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _inventory_size(text: str) -> int:
+    """An argparse type: numbers per NPA-NXX block, checked by the emulator's own rule."""
+    from bwnumbers._exceptions import ValidationError
+    from bwnumbers.testing._inventory import check_size
+
+    value: object = text
+    with contextlib.suppress(ValueError):
+        value = int(text)
+    try:
+        check_size(value)
+    except ValidationError as exc:
+        why = str(exc).partition(" is not allowed: ")[2]
+        raise argparse.ArgumentTypeError(f"{text} is not allowed: {why}") from None
+    assert isinstance(value, int)
+    return value
 
 
 def _seconds(text: str) -> float:
@@ -159,6 +177,13 @@ def _emulator(commands: argparse._SubParsersAction[Parser]) -> Parser:
     )
     emulator.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     emulator.add_argument("--seed", type=int, default=0, help="inventory and id seed (default 0)")
+    emulator.add_argument(
+        "--inventory-size",
+        type=_inventory_size,
+        metavar="N",
+        help="numbers seeded in each NPA-NXX block (default 20, 1 to 10,000; toll-free NPAs "
+        "get half)",
+    )
     emulator.add_argument("--client-id", help="OAuth client id to accept (default emulator-client)")
     emulator.add_argument("--client-secret", help="OAuth client secret to accept (default: random)")
     emulator.add_argument(
