@@ -87,6 +87,9 @@ class Faults:
         duplicate_callbacks: probability that a notification is sent twice.
         callback_before_response: process the next orders at once and deliver their
             notifications *before* answering ``POST /orders``.
+        omit_customer_order_id: notifications carry only the ``OrderId``, no
+            ``CustomerOrderId``, so they can be matched only by the order id that the
+            ``POST /orders`` answer returns (with *callback_before_response*, only after it).
         fail_next_order: the next ``POST /orders`` commits the order, then answers ``"500"``,
             drops the connection (``"disconnect"``) or sends a truncated body (``"truncate"``).
         rate_limit_next: answer the next N API requests with 429 (not executed), before and
@@ -105,6 +108,7 @@ class Faults:
             never apply to the token endpoint.
 
     .. versionadded:: 0.2 *token_failure*, *rate_limit_header*.
+    .. versionadded:: 0.2 *omit_customer_order_id*.
     .. versionchanged:: 0.2
        ``rate_limit_next`` sends epoch seconds by default, as Bandwidth does (it sent
        milliseconds); ``rate_limit_header="milliseconds"`` brings that back.
@@ -117,6 +121,7 @@ class Faults:
     drop_callbacks: float = attrs.field(default=0.0, validator=_PROBABILITY)
     duplicate_callbacks: float = attrs.field(default=0.0, validator=_PROBABILITY)
     callback_before_response: bool = attrs.field(default=False, validator=_SWITCH)
+    omit_customer_order_id: bool = attrs.field(default=False, validator=_SWITCH)
     fail_next_order: OrderFailure | None = attrs.field(
         default=None, validator=_one_of(*ORDER_FAILURES, None)
     )

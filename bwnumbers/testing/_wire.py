@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
+from datetime import datetime
 
 Node = ET.Element
 
@@ -113,3 +114,10 @@ def error_list(errors: Iterable[tuple[int, str, str | None]]) -> Node:
             for code, description, number in errors
         ),
     )
+
+
+def timestamp(moment: datetime | None) -> str | None:
+    """*moment* as Bandwidth writes times (``2026-11-27T17:18:27.123Z``), or ``None``."""
+    if moment is None:
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
