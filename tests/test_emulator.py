@@ -694,6 +694,25 @@ async def test_callback_before_response(
     assert order.id.encode() in receiver.requests[0].body
 
 
+@pytest.mark.parametrize("omit", [False, True])
+async def test_omit_customer_order_id(
+    client: NumbersClient, bandwidth_emulator: BandwidthEmulator, omit: bool
+) -> None:
+    """omit_customer_order_id leaves CustomerOrderId out of notifications; OrderId stays."""
+    bandwidth_emulator.faults.omit_customer_order_id = omit
+    async with RecordingReceiver() as receiver:
+        await subscribe(client, receiver.url)
+        order = await client.create_order(
+            site_id="743", numbers=["5402278098"], customer_order_id="cust-9"
+        )
+        await bandwidth_emulator.settle()
+    (received,) = receiver.requests
+    root = ET.fromstring(received.body)  # noqa: S314
+    assert texts(root, "OrderId") == [order.id]
+    assert texts(root, "CustomerOrderId") == ([] if omit else ["cust-9"])
+    assert (await client.get_order(order.id)).customer_order_id == "cust-9"
+
+
 @pytest.mark.parametrize("failure", ["500", "disconnect", "truncate"])
 async def test_commit_then_fail_is_adopted(
     client: NumbersClient, bandwidth_emulator: BandwidthEmulator, failure: Any
@@ -791,13 +810,31 @@ async def test_emulator_client_and_numbers_normalize(bandwidth_emulator: Bandwid
 
 
 async def test_stop_cancels_pending_work() -> None:
-    """Stopping with orders still processing leaves no task behind."""
-    emulator = BandwidthEmulator(order_delay=30)
+    """stop() cancels a pending order step and a pending notification and waits for both to
+    end, so nothing is processed or delivered after it returns."""
+    emulator = BandwidthEmulator(order_delay=0)
     await emulator.start()
-    async with emulator.client() as client:
-        await client.create_order(site_id="743", numbers=["5402278098"])
-    await emulator.stop()
-    await asyncio.sleep(0)
+    emulator.faults.callback_delay = 0.1
+    async with RecordingReceiver() as receiver:
+        async with emulator.client() as client:
+            await subscribe(client, receiver.url)
+            notified = await client.create_order(site_id="743", numbers=["5402278098"])
+            assert notified.id is not None
+            async with asyncio.timeout(5):  # until its notification waits out callback_delay
+                while emulator.order_status(notified.id) == "RECEIVED":  # noqa: ASYNC110 - no event
+                    await asyncio.sleep(0.01)
+            emulator.order_delay = 0.1
+            waiting = await client.create_order(site_id="743", numbers=["5402278089"])
+            assert waiting.id is not None
+        pending = set(emulator._context.tasks)
+        assert len(pending) == 2, "expected one pending order step and one notification"
+        assert not any(task.done() for task in pending)
+        await emulator.stop()
+        assert all(task.cancelled() for task in pending)
+        await asyncio.sleep(0.15)  # past both delays: anything stop() missed would happen now
+    assert emulator.order_status(waiting.id) == "RECEIVED"
+    assert receiver.requests == []
+    assert emulator.deliveries == []
 
 
 async def test_callback_delay(client: NumbersClient, bandwidth_emulator: BandwidthEmulator) -> None:

@@ -76,6 +76,8 @@ NONSENSE: list[tuple[str, Any, str]] = [
     ("rate_limit_next", True, "a whole number >= 0"),
     ("callback_before_response", 1, "True or False"),
     ("callback_before_response", "yes", "True or False"),
+    ("omit_customer_order_id", 0, "True or False"),
+    ("omit_customer_order_id", None, "True or False"),
     (
         "rate_limit_header",
         "minutes",
@@ -107,6 +109,7 @@ SENSE: list[tuple[str, Any]] = [
     ("rate_limit_reset", 2),
     ("rate_limit_next", 3),
     ("callback_before_response", True),
+    ("omit_customer_order_id", True),
     ("rate_limit_header", "milliseconds"),
     ("token_failure", "timeout"),
 ]
