@@ -151,12 +151,25 @@ async def test_search_and_order(client: NumbersClient, receiver: CallbackReceive
 async def test_callback_before_post_response(
     client: NumbersClient, receiver: CallbackReceiver, bandwidth_emulator: BandwidthEmulator
 ) -> None:
-    """A callback that beats the POST answer is buffered, then claimed: no polling needed."""
+    """A final notification that beats the POST answer and names only the order id can be
+    matched only once the POST has returned that id: it waits in the unclaimed buffer and is
+    claimed then. The first poll is 30 s away and the timeout 5 s, so only the callback can
+    end the wait."""
     bandwidth_emulator.faults.callback_before_response = True
+    bandwidth_emulator.faults.omit_customer_order_id = True
     result = await order_and_wait(
-        client, receiver, site_id="743", numbers=["5402278098"], polling=PollPolicy(first_poll=30)
+        client,
+        receiver,
+        site_id="743",
+        numbers=["5402278098"],
+        polling=PollPolicy(first_poll=30),
+        timeout=5,
     )
     assert result.source is ResultSource.CALLBACK
+    assert result.notification is not None
+    assert result.notification.order_id == result.order_id
+    assert result.notification.customer_order_id is None
+    assert [d.http_status for d in bandwidth_emulator.deliveries] == [200]
     assert receiver.waiters.unclaimed_count == 0
 
 
