@@ -3,8 +3,8 @@
 A knob that swallowed a wrong value (``fail_next_order = "explode"``, ``drop_callbacks = 5``)
 would let a test pass without its fault ever happening, so every field of :class:`Faults` is
 given one of the validators below, which attrs runs both in ``__init__`` and on assignment.
-``tests/test_emulator_faults.py`` walks the fields and fails for any knob that accepts a value
-of the wrong type, so a new knob cannot skip this.
+The emulator's own tests walk the fields and fail for any knob that accepts a value of the
+wrong type, so a new knob cannot skip this.
 """
 
 from __future__ import annotations

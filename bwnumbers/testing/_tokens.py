@@ -2,9 +2,11 @@
 
 Bandwidth retires HTTP Basic "API users" on 2026-12-02; from then on every client first trades
 its client id and secret for a short-lived JWT at ``POST /api/v1/oauth2/token`` and sends it as
-``Authorization: Bearer``. The wire shape here is the consensus of Bandwidth's own clients
-(``shared/reference/oauth.md`` §1.1): client authentication with HTTP Basic only, a form body of
-``grant_type=client_credentials``, and ``{"access_token", "expires_in", "token_type": "bearer"}``.
+``Authorization: Bearer``
+(https://dev.bandwidth.com/docs/account/credentials/management). The wire shape here is the
+consensus of Bandwidth's official clients: client authentication with HTTP Basic only, a form
+body of ``grant_type=client_credentials``, and
+``{"access_token", "expires_in", "token_type": "bearer"}``.
 Bandwidth documents no error body, so errors follow RFC 6749 §5.2; that, the realm and the roles
 below are *assumed*.
 

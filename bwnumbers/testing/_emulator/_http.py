@@ -1,9 +1,10 @@
 """HTTP plumbing of the emulator: error answers, XML bodies, and the middleware in front of the API.
 
 The middleware does what Bandwidth's gateway does before a route runs: authentication (HTTP
-Basic or an OAuth 2.0 Bearer token, https://dev.bandwidth.com/docs/credentials/ ), the account
-check, rate limits (429 with ``X-RateLimit-Reset``,
-https://dev.bandwidth.com/docs/numbers/guides/rateLimits/ ) and the slow-answer fault.
+Basic or an OAuth 2.0 Bearer token,
+https://dev.bandwidth.com/docs/account/credentials/management ), the account check, rate limits
+(429 with ``X-RateLimit-Reset``, https://new.dev.bandwidth.com/numbers/rateLimits.html ) and
+the slow-answer fault.
 """
 
 from __future__ import annotations

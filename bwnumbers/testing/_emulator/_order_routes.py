@@ -1,8 +1,8 @@
 """``/orders``: placing, reading, listing, closing orders and their history, on the wire.
 
-The request checks and their error codes follow Bandwidth's ordering guide and error list,
-https://dev.bandwidth.com/docs/numbers/guides/orderingNumbers/ and
-https://dev.bandwidth.com/docs/numbers/errors/ ; what happens to an order afterwards is
+The request checks and their error codes follow Bandwidth's ordering guide,
+https://dev.bandwidth.com/docs/numbers/guides/orderingNumbers/ , and API reference,
+https://dev.bandwidth.com/apis/numbers/ ; what happens to an order afterwards is
 :mod:`._orders`' business.
 """
 

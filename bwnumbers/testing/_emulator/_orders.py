@@ -3,8 +3,8 @@
 Nothing here does HTTP, starts a task or reads a clock: each step takes the order, the
 inventory and the moment it happens, changes the order and says which notification to send.
 The rules follow Bandwidth's ordering guide,
-https://dev.bandwidth.com/docs/numbers/guides/orderingNumbers/ , and its order error codes,
-https://dev.bandwidth.com/docs/numbers/errors/ :
+https://dev.bandwidth.com/docs/numbers/guides/orderingNumbers/ , and the order error codes of
+its API reference, https://dev.bandwidth.com/apis/numbers/ :
 
 - an order by numbers is COMPLETE, PARTIAL (``PartialAllowed``) or FAILED, with 5005 for each
   number no longer in stock; without ``PartialAllowed`` one missing number fails them all;
