@@ -34,7 +34,7 @@ def bench_codec(*, quick: bool) -> dict[str, Any]:
     scale = 1 if quick else 5
     cases = {
         "notification": (
-            _xml.decode_notification,
+            _xml.parse_notification,
             (DATA / "notification_complete.xml").read_bytes(),
             4000 * scale,
         ),

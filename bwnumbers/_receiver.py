@@ -25,7 +25,7 @@ from ._exceptions import DecodeError, ValidationError
 from ._lifecycle import StartStop
 from ._models import Notification
 from ._waiters import DEFAULT_UNCLAIMED_LIMIT, DEFAULT_UNCLAIMED_TTL, OrderWaiters
-from ._xml import decode_notification
+from ._xml import parse_notification
 
 __all__ = ["CallbackReceiver"]
 
@@ -253,7 +253,7 @@ class CallbackReceiver(StartStop):
                 log.warning("A callback body did not arrive within %.1f s", self.read_timeout)
                 return web.Response(status=408, text="body too slow")
             try:
-                notification = decode_notification(body)
+                notification = parse_notification(body)
             except DecodeError as exc:
                 log.warning("Rejected a callback that is not a notification: %s", exc)
                 return web.Response(status=400, text="not a Bandwidth notification")

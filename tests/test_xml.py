@@ -1,14 +1,18 @@
-"""The codec, table-driven over every sample of the wire-format reference."""
+"""The codec, table-driven over the samples in tests/data, quoted from Bandwidth's docs and SDKs."""
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import xmltodict
 
+import bwnumbers
 from bwnumbers import DecodeError, OrderRequest, OrderStatus, Search, parse_notification
 from bwnumbers import _xml as codec
+from bwnumbers._xml._safe import MAX_ELEMENTS
 from tests.conftest import sample
 
 
@@ -103,7 +107,7 @@ def test_bad_bodies_raise_decode_error(body: bytes, reason: str) -> None:
 
 def test_too_many_elements_are_refused() -> None:
     """A flood of siblings stops at the element bound instead of eating memory."""
-    body = b"<Notification>" + b"<x/>" * (codec.MAX_ELEMENTS + 1) + b"</Notification>"
+    body = b"<Notification>" + b"<x/>" * (MAX_ELEMENTS + 1) + b"</Notification>"
     with pytest.raises(DecodeError, match="more than"):
         parse_notification(body)
 
@@ -384,3 +388,42 @@ def test_encoding_escapes_text() -> None:
 def test_close_order_body() -> None:
     """Closing a backorder sends <Order><CloseOrder>true</CloseOrder></Order>."""
     assert _parsed(codec.encode_close_order()) == {"Order": {"CloseOrder": "true"}}
+
+
+# ---------------------------------------------------------------- the codec's own structure
+
+PACKAGE = Path(bwnumbers.__file__).parent
+# The codec's modules in dependency order: each may import only the ones before it.
+CODEC_LAYERS = ["_safe", "_tree", "_names", "_encode", "_decode", "_notification"]
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Absolute module names, and sibling names for relative imports (``from ._x``: "_x")."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.ImportFrom) and node.level == 1:
+            found.update([node.module] if node.module else [a.name for a in node.names])
+    return found
+
+
+def test_codec_modules_import_one_way() -> None:
+    """Inside bwnumbers._xml each module imports only modules listed before it."""
+    codec_dir = PACKAGE / "_xml"
+    assert sorted(p.stem for p in codec_dir.glob("*.py")) == sorted([*CODEC_LAYERS, "__init__"])
+    for position, name in enumerate(CODEC_LAYERS):
+        siblings = _imported_modules(codec_dir / f"{name}.py") & set(CODEC_LAYERS)
+        assert siblings <= set(CODEC_LAYERS[:position]), (name, siblings)
+
+
+def test_only_the_codec_reads_xmltodict() -> None:
+    """xmltodict stays behind the codec's tree module; everything else gets models."""
+    importers = {
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if "xmltodict" in _imported_modules(path)
+    }
+    assert importers == {"_xml/_tree.py"}

@@ -1,35 +1,35 @@
-"""The fast notification reader agrees with the generic decoding rules on any input."""
+"""parse_notification's fast reader agrees with the generic decoding rules on any input."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bwnumbers import DecodeError, Notification
-from bwnumbers import _xml as codec
+from bwnumbers import DecodeError, Notification, parse_notification
+from bwnumbers._xml import _tree as tree
 from tests.conftest import sample
 from tests.test_hardening_receiver import VALID_SAMPLES, mutated
 
 
 def generic(body: bytes) -> Notification:
     """A notification decoded by the generic rules every other response follows."""
-    _, root = codec._parse(body, ("Notification",))
+    _, root = tree.parse_document(body, ("Notification",))
     return Notification(
-        subscription_id=codec._text(root, "SubscriptionId"),
-        order_type=codec._text(root, "OrderType"),
-        order_id=codec._text(root, "OrderId"),
-        customer_order_id=codec._text(root, "CustomerOrderId"),
-        status=codec._status(codec._text(root, "Status")),
-        message=codec._text(root, "Message"),
-        note=codec._text(root, "Note"),
-        completed_numbers=codec._texts(
-            codec._child(root, "CompletedTelephoneNumbers"), "TelephoneNumber"
+        subscription_id=tree.text_in(root, "SubscriptionId"),
+        order_type=tree.text_in(root, "OrderType"),
+        order_id=tree.text_in(root, "OrderId"),
+        customer_order_id=tree.text_in(root, "CustomerOrderId"),
+        status=tree.order_status(tree.text_in(root, "Status")),
+        message=tree.text_in(root, "Message"),
+        note=tree.text_in(root, "Note"),
+        completed_numbers=tree.texts_in(
+            tree.child_at(root, "CompletedTelephoneNumbers"), "TelephoneNumber"
         ),
-        last_modified=codec._datetime(root, "LastModifiedDate"),
-        actual_foc_date=codec._datetime(root, "ActualFocDate"),
-        event_type=codec._text(root, "EventType"),
-        impacted_numbers=codec._texts(
-            codec._child(root, "ImpactedTelephoneNumbers"), "TelephoneNumber"
+        last_modified=tree.datetime_in(root, "LastModifiedDate"),
+        actual_foc_date=tree.datetime_in(root, "ActualFocDate"),
+        event_type=tree.text_in(root, "EventType"),
+        impacted_numbers=tree.texts_in(
+            tree.child_at(root, "ImpactedTelephoneNumbers"), "TelephoneNumber"
         ),
     )
 
@@ -62,11 +62,11 @@ TRICKY = [
 def test_tricky_documents_agree() -> None:
     """Mixed content, repeats, namespaces, CDATA, nesting and comments decode the same."""
     for body in TRICKY:
-        assert outcome(codec.decode_notification, body) == outcome(generic, body), body
+        assert outcome(parse_notification, body) == outcome(generic, body), body
 
 
 @settings(max_examples=300)
 @given(st.one_of(mutated(), st.binary(max_size=512), st.sampled_from(VALID_SAMPLES)))
 def test_fast_reader_agrees_with_generic_rules(body: bytes) -> None:
     """On real, mutated and random bodies both give the same Notification, or both refuse."""
-    assert outcome(codec.decode_notification, body) == outcome(generic, body)
+    assert outcome(parse_notification, body) == outcome(generic, body)

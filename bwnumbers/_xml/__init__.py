@@ -1,0 +1,50 @@
+"""The XML codec: every Bandwidth element name lives here, and only here.
+
+Pure functions from request values to bytes and from response bytes to models, following
+Bandwidth's Numbers API reference (https://dev.bandwidth.com/apis/numbers/). Decoding matches
+elements by name, ignores unknown ones, never depends on element order, and reads one child
+like many. Documents with a DOCTYPE, entity declarations, absurd nesting or too many elements
+are refused before they can cost memory or time; anything that is not a well-formed document
+of the expected root raises :class:`~bwnumbers.DecodeError` with a one-line reason.
+
+Modules, each importing only those above it:
+
+- ``_safe``: expat parsers that refuse DTDs and bound depth and element count;
+- ``_tree``: the generic parse into nested dicts and the readers that walk it;
+- ``_names``: the search-and-order element names that encoding and decoding share;
+- ``_encode``: request bodies, and :func:`redact` for logging them;
+- ``_decode``: API responses and error bodies;
+- ``_notification``: :func:`parse_notification`, the receiver's hot path.
+
+This package re-exports what the rest of bwnumbers uses; tests of the internals import the
+modules themselves.
+"""
+
+from __future__ import annotations
+
+from ._decode import (
+    decode_error,
+    decode_order_details,
+    decode_order_history,
+    decode_order_list,
+    decode_order_response,
+    decode_search_result,
+    decode_subscriptions,
+)
+from ._encode import encode_close_order, encode_order, encode_subscription, redact
+from ._notification import parse_notification
+
+__all__ = [
+    "decode_error",
+    "decode_order_details",
+    "decode_order_history",
+    "decode_order_list",
+    "decode_order_response",
+    "decode_search_result",
+    "decode_subscriptions",
+    "encode_close_order",
+    "encode_order",
+    "encode_subscription",
+    "parse_notification",
+    "redact",
+]
