@@ -788,7 +788,7 @@ class NumbersClient:
         """The order placed with *customer_order_id*, or ``None`` if there is none (yet).
 
         ``GET /orders?customerOrderId=...``, then ``GET /orders/{id}`` for the order's details
-        (https://dev.bandwidth.com/apis/numbers/#tag/Orders). Rows that do not carry that
+        (https://dev.bandwidth.com/apis/numbers/). Rows that do not carry that
         customer order id never match. When the details cannot be read, the order is built
         from its row (id, customer order id and status).
 

@@ -5,7 +5,7 @@ beat the response), place the order with the client's safe retries, then wait fo
 :func:`~bwnumbers.wait_for_order` does: the callback raced against the poller on
 ``GET /orders/{id}`` (Bandwidth never retries a missed callback), and a final status confirmed
 with ``GET /orders/{id}``, the source of truth
-(https://dev.bandwidth.com/docs/numbers/guides/subscriptions/).
+(https://dev.bandwidth.com/docs/numbers/webhooks).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The poller: ``GET /orders/{id}`` until the order is final, the path that always finishes.
 
 Bandwidth never sends a missed callback again
-(https://dev.bandwidth.com/docs/numbers/guides/subscriptions/), so every wait races the callback
+(https://dev.bandwidth.com/docs/numbers/webhooks), so every wait races the callback
 against this poller. :class:`PollPolicy` says when it polls.
 """
 

@@ -3,7 +3,7 @@
 A thin adapter: check Basic auth (answering Bandwidth's challenge flow), read a bounded body in
 bounded time, decode, hand the notification to its :class:`OrderWaiters` (awaiting
 ``adeliver``), answer 200. It never decides an order's outcome, never answers 5xx (Bandwidth
-never sends a notification again: https://dev.bandwidth.com/docs/numbers/guides/subscriptions/),
+never sends a notification again: https://dev.bandwidth.com/docs/numbers/webhooks),
 and keeps serving whatever it is sent.
 """
 
@@ -235,8 +235,9 @@ class CallbackReceiver(StartStop):
 
     async def _release(self, _: web.Application | None = None) -> None:
         """Finish pending hooks and fail every waiting order; safe to run more than once."""
-        while self._hooks:  # a hook may still be scheduled while we wait for the others
-            await asyncio.gather(*self._hooks, return_exceptions=True)
+        # A hook may still be scheduled while we wait for the others.
+        while pending := [hook for hook in self._hooks if not hook.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
         self.waiters.close()
 
     # ------------------------------------------------------------------ the endpoint

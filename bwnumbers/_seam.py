@@ -8,8 +8,9 @@ journals and routes notifications through) can take the in-process
 must do over the network is ``async``: registering, binding, delivering.
 
 Waiters are keyed by order type and id, ``("orders", customer_order_id)`` or
-``("orders", order_id)``, the order types of Bandwidth's subscriptions
-(https://dev.bandwidth.com/docs/numbers/guides/subscriptions/).
+``("orders", order_id)``; the type is that of Bandwidth's subscriptions
+(https://dev.bandwidth.com/docs/account/subscriptions-2), as other order types (disconnects)
+will share the receiver.
 
 Nothing here imports the receiver, the client or aiohttp.
 """

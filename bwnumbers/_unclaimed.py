@@ -1,7 +1,7 @@
 """``MemoryUnclaimedBuffer``: notifications nobody waits for yet, bounded by count and age.
 
 Bandwidth's callback often arrives before the ``POST /orders`` answer, and it is never sent
-again (https://dev.bandwidth.com/docs/numbers/guides/subscriptions/), so a notification that
+again (https://dev.bandwidth.com/docs/numbers/webhooks), so a notification that
 finds no waiter is kept here until its order registers. Old ones are dropped first (LRU), and
 none is kept longer than the TTL, so a flood of notifications for other orders costs bounded
 memory.

@@ -3,7 +3,7 @@
 The callback (through a :class:`~bwnumbers.WaiterRegistry`) is raced against the poller on
 ``GET /orders/{id}``, because Bandwidth never sends a missed callback again; a final status is
 confirmed with ``GET /orders/{id}``, the source of truth
-(https://dev.bandwidth.com/apis/numbers/#tag/Orders). ``order_and_wait`` places an order and
+(https://dev.bandwidth.com/apis/numbers/). ``order_and_wait`` places an order and
 then waits here; a service that restarted resumes its orders' waits with
 :func:`wait_for_order`.
 """
