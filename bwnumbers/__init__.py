@@ -24,6 +24,7 @@ from ._exceptions import (
     ServerError,
     TransportError,
     ValidationError,
+    WaitersClosedError,
 )
 from ._models import (
     Notification,
@@ -39,12 +40,28 @@ from ._models import (
     Subscription,
 )
 from ._numbers import normalize_number
-from ._ordering import OrderResult, PollPolicy, ResultSource, StatusUpdate, order_and_wait
+from ._ordering import (
+    OrderResult,
+    PollPolicy,
+    ResultSource,
+    StatusUpdate,
+    order_and_wait,
+    wait_for_order,
+)
 from ._ratelimit import RateLimitStatus
 from ._receiver import CallbackReceiver
 from ._retry import RetryPolicy
+from ._seam import (
+    NotificationSink,
+    OrderClient,
+    UnclaimedBuffer,
+    Waiter,
+    WaiterRegistry,
+    WaiterSource,
+)
 from ._search import Search, SearchCriteria
 from ._tokens import AccessToken
+from ._unclaimed import MemoryUnclaimedBuffer
 from ._version import __version__
 from ._waiters import OrderWaiters
 from ._xml import parse_notification
@@ -60,11 +77,14 @@ __all__ = [
     "ConflictError",
     "DecodeError",
     "ForbiddenError",
+    "MemoryUnclaimedBuffer",
     "NotFoundError",
     "Notification",
+    "NotificationSink",
     "NumberDetail",
     "NumbersClient",
     "Order",
+    "OrderClient",
     "OrderDetails",
     "OrderError",
     "OrderFailedError",
@@ -88,9 +108,15 @@ __all__ = [
     "Subscription",
     "TokenProvider",
     "TransportError",
+    "UnclaimedBuffer",
     "ValidationError",
+    "Waiter",
+    "WaiterRegistry",
+    "WaiterSource",
+    "WaitersClosedError",
     "__version__",
     "normalize_number",
     "order_and_wait",
     "parse_notification",
+    "wait_for_order",
 ]

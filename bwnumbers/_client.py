@@ -36,7 +36,9 @@ from ._exceptions import (
 from ._models import (
     Order,
     OrderDetails,
+    OrderFlag,
     OrderHistoryEntry,
+    OrderNumbers,
     OrderRequest,
     OrderStatus,
     OrderSummary,
@@ -657,13 +659,13 @@ class NumbersClient:
         self,
         *,
         site_id: str,
-        numbers: list[str] | tuple[str, ...] | None = None,
+        numbers: OrderNumbers | None = None,
         search: Search | None = None,
         name: str | None = None,
         customer_order_id: str | None = None,
         peer_id: str | None = None,
-        partial_allowed: bool = False,
-        back_order_requested: bool = False,
+        partial_allowed: OrderFlag = None,
+        back_order_requested: OrderFlag = None,
     ) -> Order:
         """Order specific *numbers*, or numbers matching *search*: ``POST /orders``.
 
@@ -719,7 +721,13 @@ class NumbersClient:
             cause,
         )
         try:
-            rows = await self.list_orders(customer_order_id=customer_order_id)
+            order = await self.find_order(customer_order_id)
+        except AmbiguousOrderError as ambiguous:
+            raise AmbiguousOrderError(
+                f"POST /orders failed ({cause}), and looking the order up was ambiguous: "
+                f"{ambiguous} No second order was placed.",
+                customer_order_id=customer_order_id,
+            ) from cause
         except BWNumbersError as lookup_error:
             raise AmbiguousOrderError(
                 f"POST /orders failed ({cause}) and looking the order up by customer order id "
@@ -727,21 +735,15 @@ class NumbersClient:
                 "No second order was placed.",
                 customer_order_id=customer_order_id,
             ) from cause
-        matches = [r for r in rows if r.customer_order_id in (None, customer_order_id)]
-        if not matches:
+        if order is None:
             raise AmbiguousOrderError(
                 f"POST /orders failed ({cause}) and no order with customer order id "
                 f"{customer_order_id} exists yet; it may appear later. No second order was "
                 "placed.",
                 customer_order_id=customer_order_id,
             ) from cause
-        row = matches[0]
-        log.info("Adopted order %s for customer order id %s", row.id, customer_order_id)
-        try:
-            details = await self.get_order(row.id)
-        except BWNumbersError:
-            return Order(id=row.id, customer_order_id=customer_order_id, status=row.status)
-        return attrs.evolve(details.order, id=details.id, status=details.status)
+        log.info("Adopted order %s for customer order id %s", order.id, customer_order_id)
+        return order
 
     async def get_order(self, order_id: str) -> OrderDetails:
         """The order's status and outcome: ``GET /orders/{id}``, the source of truth."""
@@ -781,6 +783,40 @@ class NumbersClient:
         if response.status == 204 or not response.body.strip():
             return ()
         return _xml.decode_order_list(response.body)
+
+    async def find_order(self, customer_order_id: str) -> Order | None:
+        """The order placed with *customer_order_id*, or ``None`` if there is none (yet).
+
+        ``GET /orders?customerOrderId=...``, then ``GET /orders/{id}`` for the order's details
+        (https://dev.bandwidth.com/apis/numbers/). Rows that do not carry that
+        customer order id never match. When the details cannot be read, the order is built
+        from its row (id, customer order id and status).
+
+        Raises:
+            ValidationError: *customer_order_id* is empty.
+            AmbiguousOrderError: more than one order has *customer_order_id*.
+
+        .. versionadded:: 0.2
+        """
+        _check_text("customer_order_id", customer_order_id)
+        rows = await self.list_orders(customer_order_id=customer_order_id)
+        matches = [row for row in rows if row.customer_order_id == customer_order_id]
+        if not matches:
+            return None
+        if len(matches) > 1:
+            ids = ", ".join(row.id for row in matches)
+            raise AmbiguousOrderError(
+                f"{len(matches)} orders have customer order id {customer_order_id} ({ids}), "
+                "so which one is meant cannot be told; look at each with "
+                "client.get_order(order_id).",
+                customer_order_id=customer_order_id,
+            )
+        (row,) = matches
+        try:
+            details = await self.get_order(row.id)
+        except BWNumbersError:
+            return Order(id=row.id, customer_order_id=customer_order_id, status=row.status)
+        return attrs.evolve(details.order, id=details.id, status=details.status)
 
     async def get_order_history(self, order_id: str) -> tuple[OrderHistoryEntry, ...]:
         """The status changes and notes of an order: ``GET /orders/{id}/history``."""

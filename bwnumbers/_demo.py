@@ -1,10 +1,11 @@
 """The guided demo: Bandwidth's ordering guide, end to end, on the embedded emulator.
 
-It runs every step of ``reference/ordering-guide.md`` (subscription, search, order, callback,
-fetch) and then the recovery the guide recommends when a number was taken between search and
-order. The run is divided into numbered phases (:data:`PHASES`), five of them the guide's own
-steps under the guide's own names; each thing done is reported as a :class:`DemoStep`, and the
-command line prints them.
+It runs every step of Bandwidth's guide "Search and order Phone Numbers with Callbacks"
+(https://dev.bandwidth.com/docs/numbers/guides/searchingForNumbers: subscription, search,
+order, callback, fetch) and then the recovery the guide recommends when a number was taken
+between search and order. The run is divided into numbered phases (:data:`PHASES`), five of
+them the guide's own steps under the guide's own names; each thing done is reported as a
+:class:`DemoStep`, and the command line prints them.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ Every exception the SDK raises on purpose derives from :class:`BWNumbersError`::
     │   └── ServerError                        5xx
     ├── AmbiguousOrderError                    POST /orders may or may not have placed the order
     ├── OrderFailedError                       the order ended FAILED
-    └── OrderTimeoutError (also TimeoutError)  the caller's timeout ran out; the order lives on
+    ├── OrderTimeoutError (also TimeoutError)  the caller's timeout ran out; the order lives on
+    └── WaitersClosedError                     the receiver stopped while an order waited
 
 Messages are sentences meant for logs and people. Raw bodies live in attributes, never in the
 message, and nothing here ever holds a password, an ``Authorization`` value or aiohttp's
@@ -50,6 +51,7 @@ __all__ = [
     "ServerError",
     "TransportError",
     "ValidationError",
+    "WaitersClosedError",
 ]
 
 
@@ -323,3 +325,14 @@ class OrderTimeoutError(BWNumbersError, TimeoutError):
             f"{which} did not reach a final status within {timeout:g} s{seen}; "
             "it was not cancelled and can still complete."
         )
+
+
+class WaitersClosedError(BWNumbersError):
+    """The waiter registry closed (its receiver stopped) while an order waited for its callback.
+
+    ``order_and_wait`` and ``wait_for_order`` raise it only when the registry is closed before
+    they start (nothing is sent then); one that closes while they wait, they outlive by polling
+    ``GET /orders/{id}``. Code that awaits a waiter itself sees it too.
+
+    .. versionadded:: 0.1
+    """

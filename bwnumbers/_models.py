@@ -11,7 +11,7 @@ import enum
 import re
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Final
+from typing import Final, TypeAlias
 
 import attrs
 
@@ -185,6 +185,12 @@ def _to_numbers(value: object) -> tuple[str, ...] | None:
     return None if value is None else normalize_numbers(value)  # type: ignore[arg-type]
 
 
+#: The *numbers=* of an order, in any accepted form; normalized to ten digits when built.
+OrderNumbers: TypeAlias = Sequence[str]
+#: *partial_allowed=* and *back_order_requested=*: always sent, ``None`` meaning ``False``.
+OrderFlag: TypeAlias = bool | None
+
+
 @attrs.frozen(kw_only=True)
 class OrderRequest:
     """A validated ``POST /orders`` body: specific numbers *or* a search, never both.
@@ -213,13 +219,13 @@ class OrderRequest:
         cls,
         *,
         site_id: str,
-        numbers: Sequence[str] | None = None,
+        numbers: OrderNumbers | None = None,
         search: Search | None = None,
         name: str | None = None,
         customer_order_id: str | None = None,
         peer_id: str | None = None,
-        partial_allowed: bool | None = None,
-        back_order_requested: bool | None = None,
+        partial_allowed: OrderFlag = None,
+        back_order_requested: OrderFlag = None,
     ) -> OrderRequest:
         """An OrderRequest from keyword arguments where ``None`` means "the default"."""
         optional: dict[str, str] = {}

@@ -1,8 +1,10 @@
 """``CallbackReceiver``: the aiohttp endpoint Bandwidth posts order notifications to.
 
 A thin adapter: check Basic auth (answering Bandwidth's challenge flow), read a bounded body in
-bounded time, decode, hand the notification to :class:`OrderWaiters`, answer 200. It never
-decides an order's outcome, never answers 5xx, and keeps serving whatever it is sent.
+bounded time, decode, hand the notification to its :class:`OrderWaiters` (awaiting
+``adeliver``), answer 200. It never decides an order's outcome, never answers 5xx (Bandwidth
+never sends a notification again: https://dev.bandwidth.com/docs/numbers/webhooks),
+and keeps serving whatever it is sent.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from aiohttp import web
 from ._exceptions import DecodeError, ValidationError
 from ._lifecycle import StartStop
 from ._models import Notification
-from ._waiters import DEFAULT_UNCLAIMED_LIMIT, DEFAULT_UNCLAIMED_TTL, OrderWaiters
+from ._unclaimed import DEFAULT_UNCLAIMED_LIMIT, DEFAULT_UNCLAIMED_TTL
+from ._waiters import OrderWaiters
 from ._xml import parse_notification
 
 __all__ = ["CallbackReceiver"]
@@ -59,7 +62,11 @@ class CallbackReceiver(StartStop):
     Run it standalone (``async with CallbackReceiver(...) as receiver``), mount ``.app`` into
     an aiohttp application you already run (``parent.add_subapp("/hooks", receiver.app)``), or
     route requests to :meth:`handle`. Users of another web framework pass the body to
-    :func:`bwnumbers.parse_notification` and the result to :meth:`deliver`.
+    :func:`bwnumbers.parse_notification` and the result to :meth:`deliver`. Mounted, it closes
+    with the app that serves it: that app's cleanup releases the waiting orders as
+    :meth:`stop` does.
+
+    It is a :class:`~bwnumbers.WaiterSource`: ``order_and_wait`` waits in :attr:`waiters`.
 
     Args:
         host, port: where to listen when started (port 0 picks a free port).
@@ -152,6 +159,10 @@ class CallbackReceiver(StartStop):
         # aiohttp runs a mounted sub-app's startup signal with its parent's, so this also
         # tells us when a parent app serving receiver.app has started.
         self.app.on_startup.append(self._note_startup)
+        # Signals of a mounted sub-app run with its parent's, so this also releases the
+        # waiting orders when a parent app serving receiver.app shuts down (stop() too
+        # gets here, through its runner's cleanup).
+        self.app.on_cleanup.append(self._release)
         self.app.on_response_prepare.append(self._track_connection)
         self.app[RECEIVER_KEY] = self
         self.app.router.add_post(path, self.handle)
@@ -220,16 +231,42 @@ class CallbackReceiver(StartStop):
             for task in leftovers:
                 task.cancel()
             await asyncio.gather(*leftovers, return_exceptions=True)
-        if self._hooks:
-            await asyncio.gather(*self._hooks, return_exceptions=True)
+        await self._release()
+
+    async def _release(self, _: web.Application | None = None) -> None:
+        """Finish pending hooks and fail every waiting order; safe to run more than once."""
+        # A hook may still be scheduled while we wait for the others.
+        while pending := [hook for hook in self._hooks if not hook.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
         self.waiters.close()
 
     # ------------------------------------------------------------------ the endpoint
 
     def deliver(self, notification: Notification) -> None:
-        """Hand over a notification received some other way (another web framework)."""
+        """Hand over a notification received some other way (another web framework).
+
+        Synchronous: the waiting order has it when this returns.
+        """
         self._receiving = True
         self.waiters.deliver(notification)
+        self._schedule_hook(notification)
+
+    def polling_started(self) -> None:
+        """An order waiting here fell back to polling: warn, once, if no callback can reach
+        this receiver (it was never started, mounted into an app that started, or handed a
+        notification)."""
+        if self._receiving or self._idle_warned:
+            return
+        self._idle_warned = True
+        log.warning(
+            "The CallbackReceiver at %s was never started, mounted into an aiohttp app that "
+            "started, or handed a notification, so no callback can reach it and orders finish "
+            "only by polling GET /orders (3 s or more each). Start it (async with receiver), "
+            "mount receiver.app, or pass notifications to receiver.deliver().",
+            self.public_url or self.path,
+        )
+
+    def _schedule_hook(self, notification: Notification) -> None:
         if self.on_notification is not None:
             task = asyncio.ensure_future(self._run_hook(notification))
             self._hooks.add(task)
@@ -263,7 +300,8 @@ class CallbackReceiver(StartStop):
                 notification.order_id,
                 notification.customer_order_id,
             )
-            self.deliver(notification)
+            await self.waiters.adeliver(notification)
+            self._schedule_hook(notification)
             return web.Response(status=200)
         except asyncio.CancelledError:
             raise
@@ -274,19 +312,6 @@ class CallbackReceiver(StartStop):
 
     async def _note_startup(self, _: web.Application) -> None:
         self._receiving = True
-
-    def _warn_if_not_receiving(self) -> None:
-        """Called when an order starts polling: say once if no callback can reach us."""
-        if self._receiving or self._idle_warned:
-            return
-        self._idle_warned = True
-        log.warning(
-            "The CallbackReceiver at %s was never started, mounted into an aiohttp app that "
-            "started, or handed a notification, so no callback can reach it and orders finish "
-            "only by polling GET /orders (3 s or more each). Start it (async with receiver), "
-            "mount receiver.app, or pass notifications to receiver.deliver().",
-            self.public_url or self.path,
-        )
 
     def _note_refused_credentials(self) -> None:
         """Warn, at most once a minute, that callbacks came with wrong credentials.

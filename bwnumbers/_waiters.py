@@ -1,57 +1,87 @@
-"""``OrderWaiters``: pure asyncio bookkeeping between notifications and the orders awaiting them.
+"""``OrderWaiters``: the in-process waiter registry and notification sink.
 
-A notification goes in (:meth:`OrderWaiters.deliver`), a future comes out
-(:meth:`OrderWaiters.register`). Notifications can arrive before anyone waits for them (the
-callback often beats the ``POST /orders`` response), so those are kept in a bounded "unclaimed"
-buffer (LRU + TTL) that a later registration checks first. Nothing here does HTTP, so a shared
-bus for several processes can take this interface's place without touching ``order_and_wait``.
+A notification goes in (:meth:`OrderWaiters.deliver` or :meth:`~OrderWaiters.adeliver`); an
+order waits for it in ``async with waiters.register(("orders", customer_order_id))``.
+Notifications can arrive before anyone waits for them (the callback often beats the
+``POST /orders`` response), so those go to an :class:`~bwnumbers.UnclaimedBuffer` that a later
+registration checks first. Nothing here does HTTP.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
+from types import TracebackType
+from typing import Final
 
-import attrs
-
-from ._exceptions import BWNumbersError
+from ._exceptions import WaitersClosedError
 from ._models import Notification
+from ._seam import OrderKey, UnclaimedBuffer, notification_keys
+from ._unclaimed import DEFAULT_UNCLAIMED_LIMIT, DEFAULT_UNCLAIMED_TTL, MemoryUnclaimedBuffer
 
-__all__ = ["OrderWaiters", "Waiter"]
+__all__ = ["LocalWaiter", "OrderWaiters"]
 
 log = logging.getLogger("bwnumbers.receiver")
 
-DEFAULT_UNCLAIMED_LIMIT = 10_000
-DEFAULT_UNCLAIMED_TTL = 600.0
+#: Non-final updates kept for a waiter whose update hook is not set yet (the latest ones).
+HELD_UPDATES: Final = 8
 
 
-class WaitersClosedError(BWNumbersError):
-    """The registry was closed while an order was still waiting for its notification."""
+class LocalWaiter:
+    """One order's wait in an :class:`OrderWaiters`; a :class:`~bwnumbers.Waiter`.
 
-
-class Waiter:
-    """One order's wait for its final notification.
-
-    *future* resolves (at most once) with the first notification of a final status.
-    Notifications of other statuses (BACKORDERED, notes) go to *on_update* as they arrive.
+    It is its own context manager: entering registers it, leaving releases it.
     """
 
-    __slots__ = ("_registry", "customer_order_id", "future", "on_update", "order_id", "updates")
+    # The key is kept as its two strings, not as tuples: a waiter costs about 520 bytes, and
+    # a tuple of two would add 64 to it, twice.
+    __slots__ = ("_held", "_hook", "_registry", "customer_order_id", "future", "kind", "order_id")
 
-    def __init__(self, registry: OrderWaiters, customer_order_id: str) -> None:
+    def __init__(self, registry: OrderWaiters, key: OrderKey) -> None:
         self._registry = registry
-        self.customer_order_id = customer_order_id
-        self.order_id: str | None = None
+        self.kind, self.customer_order_id = key  # the id it waits under, the kind's namespace
+        self.order_id: str | None = None  # Bandwidth's order id, once bound
         self.future: asyncio.Future[Notification] = asyncio.get_running_loop().create_future()
-        self.on_update: Callable[[Notification], None] | None = None
-        self.updates: list[Notification] = []
+        self._hook: Callable[[Notification], None] | None = None
+        self._held: collections.deque[Notification] | None = None
 
-    def bind(self, order_id: str) -> None:
-        """Also listen under Bandwidth's order id, once the POST has returned it."""
+    def __repr__(self) -> str:
+        state = "done" if self.future.done() else "pending"
+        return f"<LocalWaiter {self.key} order_id={self.order_id} {state}>"
+
+    @property
+    def key(self) -> OrderKey:
+        """What this waiter was registered under: ``(order type, id)``."""
+        return (self.kind, self.customer_order_id)
+
+    async def __aenter__(self) -> LocalWaiter:
+        self._registry._add(self)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    async def bind(self, order_id: str) -> None:
         self._registry._bind(self, order_id)
+
+    def final(self) -> asyncio.Future[Notification]:
+        return self.future
+
+    def on_update(self, hook: Callable[[Notification], None]) -> None:
+        if self._hook is not None:
+            raise RuntimeError("This waiter's update hook is set already.")
+        self._hook = hook
+        held, self._held = self._held, None
+        for notification in held or ():
+            self._call_hook(notification)
 
     def release(self) -> None:
         """Stop waiting; the registry forgets this waiter. Safe to call more than once."""
@@ -65,92 +95,96 @@ class Waiter:
         status = notification.status
         if status is not None and status.is_final:
             self.future.set_result(notification)
-            return
-        self.updates.append(notification)
-        if self.on_update is not None:
-            try:
-                self.on_update(notification)
-            except Exception:  # a user's hook must not cost us the order
-                log.exception("on_update hook failed for order %s", self.order_id)
+        elif self._hook is not None:
+            self._call_hook(notification)
+        else:
+            if self._held is None:
+                self._held = collections.deque(maxlen=HELD_UPDATES)
+            self._held.append(notification)
 
-
-@attrs.define
-class _Unclaimed:
-    notification: Notification
-    expires_at: float
-    keys: tuple[str, ...]
+    def _call_hook(self, notification: Notification) -> None:
+        assert self._hook is not None
+        try:
+            self._hook(notification)
+        except Exception:  # a user's hook must not cost us the order
+            log.exception("on_update hook failed for order %s", self.order_id)
 
 
 class OrderWaiters:
-    """Futures by order id and customer order id, plus the unclaimed buffer.
+    """Waiters by order key, plus the unclaimed buffer: a :class:`~bwnumbers.WaiterRegistry`
+    and a :class:`~bwnumbers.NotificationSink` in one process.
 
     Args:
+        unclaimed: where notifications nobody waits for are kept (default: a
+            :class:`MemoryUnclaimedBuffer` bounded by the two arguments below).
         unclaimed_limit: how many notifications nobody waits for are kept (oldest dropped).
         unclaimed_ttl: seconds an unclaimed notification is kept.
         clock: a monotonic clock in seconds (tests pass a fake).
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2
+       :meth:`register` is an async context manager keyed by ``(order type, id)``.
     """
 
     def __init__(
         self,
         *,
+        unclaimed: UnclaimedBuffer | None = None,
         unclaimed_limit: int = DEFAULT_UNCLAIMED_LIMIT,
         unclaimed_ttl: float = DEFAULT_UNCLAIMED_TTL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if unclaimed_limit < 0 or unclaimed_ttl < 0:
-            raise ValueError("unclaimed_limit and unclaimed_ttl must be >= 0")
-        self.unclaimed_limit = unclaimed_limit
-        self.unclaimed_ttl = unclaimed_ttl
-        self._clock = clock
-        self._by_key: dict[str, Waiter] = {}
-        self._waiters: set[Waiter] = set()
-        # Insertion order is age order: the first entry is the oldest, evicted first.
-        self._unclaimed: OrderedDict[int, _Unclaimed] = OrderedDict()
-        self._unclaimed_keys: dict[str, list[int]] = {}
-        self._next_entry = 0
+        self.unclaimed: UnclaimedBuffer = (
+            unclaimed
+            if unclaimed is not None
+            else MemoryUnclaimedBuffer(limit=unclaimed_limit, ttl=unclaimed_ttl, clock=clock)
+        )
+        # By order type, then id: the ids are strings the waiters hold already.
+        self._by_key: dict[str, dict[str, LocalWaiter]] = {}
+        self._waiters: set[LocalWaiter] = set()
         self._closed = False
 
     def __len__(self) -> int:
         """How many orders are waiting."""
         return len(self._waiters)
 
+    def __repr__(self) -> str:
+        return f"<OrderWaiters waiting={len(self)} unclaimed={len(self.unclaimed)}>"
+
     @property
     def unclaimed_count(self) -> int:
         """How many notifications wait in the unclaimed buffer."""
-        self._expire()
-        return len(self._unclaimed)
+        return len(self.unclaimed)
 
-    def register(self, customer_order_id: str) -> Waiter:
-        """Start waiting for the order placed with *customer_order_id*.
+    def register(self, key: OrderKey) -> LocalWaiter:
+        """Wait for the order under *key*: ``async with waiters.register(("orders", id))``.
 
-        Call this *before* ``POST /orders``; a notification that already arrived for that id
-        is claimed at once.
+        Enter it *before* ``POST /orders``; a notification that already arrived under *key* is
+        claimed on entry.
+
+        Raises (on entry):
+            ValueError: an order is already awaited under *key*.
+            WaitersClosedError: the registry was closed.
         """
-        if self._closed:
-            raise RuntimeError("These order waiters are closed.")
-        if customer_order_id in self._by_key:
-            raise ValueError(
-                f"An order with customer order id {customer_order_id} is already awaited."
-            )
-        waiter = Waiter(self, customer_order_id)
-        self._waiters.add(waiter)
-        self._by_key[customer_order_id] = waiter
-        self._claim(waiter, customer_order_id)
-        return waiter
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise TypeError(f"key={key!r} must be (order type, id), such as ('orders', id).")
+        return LocalWaiter(self, key)
 
     def deliver(self, notification: Notification) -> bool:
         """Hand a notification to its waiter; returns ``False`` if it went to the buffer."""
-        keys = tuple(k for k in (notification.order_id, notification.customer_order_id) if k)
-        for key in keys:
-            waiter = self._by_key.get(key)
+        keys = notification_keys(notification)
+        for kind, key in keys:
+            waiter = self._by_key.get(kind, {}).get(key)
             if waiter is not None:
                 waiter._feed(notification)
                 return True
-        if keys and self.unclaimed_limit:
-            self._buffer(notification, keys)
+        self.unclaimed.add(notification, keys)
         return False
+
+    async def adeliver(self, notification: Notification) -> None:
+        """:meth:`deliver`, as a :class:`~bwnumbers.NotificationSink`: resolved locally or
+        buffered by the time it returns."""
+        self.deliver(notification)
 
     def close(self) -> None:
         """Fail every pending waiter with :class:`WaitersClosedError`; no future stays pending."""
@@ -161,61 +195,38 @@ class OrderWaiters:
                     WaitersClosedError("The callback receiver was closed while the order waited.")
                 )
             self._forget(waiter)
-        self._unclaimed.clear()
-        self._unclaimed_keys.clear()
+        self.unclaimed.clear()
 
     # ------------------------------------------------------------------ internals
 
-    def _bind(self, waiter: Waiter, order_id: str) -> None:
+    def _add(self, waiter: LocalWaiter) -> None:
+        if self._closed:
+            raise WaitersClosedError(
+                "These order waiters are closed (their receiver stopped); wait with a receiver "
+                "that is running, or with waiters=None to wait by polling alone."
+            )
+        table = self._by_key.setdefault(waiter.kind, {})
+        if waiter.customer_order_id in table:
+            raise ValueError(f"An order with key {waiter.key} is already awaited.")
+        self._waiters.add(waiter)
+        table[waiter.customer_order_id] = waiter
+        self._claim(waiter, waiter.customer_order_id)
+
+    def _bind(self, waiter: LocalWaiter, order_id: str) -> None:
         waiter.order_id = order_id
-        if self._by_key.get(order_id) not in (None, waiter):
+        table = self._by_key.setdefault(waiter.kind, {})
+        if table.get(order_id) not in (None, waiter):
             log.warning("Order %s is awaited twice; the later wait takes over", order_id)
-        self._by_key[order_id] = waiter
+        table[order_id] = waiter
         self._claim(waiter, order_id)
 
-    def _forget(self, waiter: Waiter) -> None:
+    def _forget(self, waiter: LocalWaiter) -> None:
         self._waiters.discard(waiter)
+        table = self._by_key.get(waiter.kind, {})
         for key in (waiter.customer_order_id, waiter.order_id):
-            if key is not None and self._by_key.get(key) is waiter:
-                del self._by_key[key]
+            if key is not None and table.get(key) is waiter:
+                del table[key]
 
-    def _buffer(self, notification: Notification, keys: tuple[str, ...]) -> None:
-        self._expire()
-        while len(self._unclaimed) >= self.unclaimed_limit:
-            entry_id, oldest = self._unclaimed.popitem(last=False)
-            self._unlink(entry_id, oldest)
-        entry_id = self._next_entry
-        self._next_entry += 1
-        self._unclaimed[entry_id] = _Unclaimed(
-            notification, self._clock() + self.unclaimed_ttl, keys
-        )
-        for key in keys:
-            self._unclaimed_keys.setdefault(key, []).append(entry_id)
-
-    def _claim(self, waiter: Waiter, key: str) -> None:
-        self._expire()
-        for entry_id in self._unclaimed_keys.pop(key, []):
-            entry = self._unclaimed.pop(entry_id, None)
-            if entry is None:
-                continue
-            self._unlink(entry_id, entry)
-            waiter._feed(entry.notification)
-
-    def _unlink(self, entry_id: int, entry: _Unclaimed) -> None:
-        for key in entry.keys:
-            ids = self._unclaimed_keys.get(key)
-            if ids is None:
-                continue
-            if entry_id in ids:
-                ids.remove(entry_id)
-            if not ids:
-                del self._unclaimed_keys[key]
-
-    def _expire(self) -> None:
-        now = self._clock()
-        while self._unclaimed:
-            entry_id, oldest = next(iter(self._unclaimed.items()))
-            if oldest.expires_at > now:
-                break
-            del self._unclaimed[entry_id]
-            self._unlink(entry_id, oldest)
+    def _claim(self, waiter: LocalWaiter, key: str) -> None:
+        for notification in self.unclaimed.claim((waiter.kind, key)):
+            waiter._feed(notification)

@@ -83,6 +83,11 @@ class FakeBandwidth:
             else (),
         )
 
+    async def find_order(self, customer_order_id: str) -> Order | None:
+        order_id = customer_order_id.replace("c-", "o-")
+        known = order_id in self.truth
+        return Order(id=order_id, customer_order_id=customer_order_id) if known else None
+
     def notification(self, order_id: str, status: OrderStatus) -> Notification:
         return Notification(
             order_id=order_id,
@@ -118,7 +123,7 @@ class OrderingMachine(RuleBasedStateMachine):
         if early:
             self.bandwidth.early.add(customer_order_id)
         coroutine = order_and_wait(
-            self.bandwidth,  # type: ignore[arg-type]
+            self.bandwidth,
             self.waiters,
             site_id="1",
             numbers=[f"540227{self.count:04d}"],

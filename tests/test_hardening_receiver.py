@@ -426,7 +426,7 @@ def test_receiver_never_answers_5xx(
     headers = {"Authorization": GOOD_AUTH} if authenticated else {}
     status, _ = raw_post(threaded_receiver.port, body, headers)
     assert status in (200, 400, 401, 413) if authenticated else status == 401
-    assert len(threaded_receiver.waiters._unclaimed) <= 100
+    assert len(threaded_receiver.waiters.unclaimed) <= 100
 
 
 # ---------------------------------------------------------------- a flood of unknown orders
@@ -454,17 +454,16 @@ async def test_flood_of_unknown_orders_is_bounded() -> None:
                     body = VALID.replace(b"a8ef295b-fcf4-44a7-945c-0520c8f49123", order_id)
                     async with http.post(receiver.url, data=body) as response:
                         statuses[response.status] = statuses.get(response.status, 0) + 1
-                    assert len(receiver.waiters._unclaimed) <= limit
+                    assert len(receiver.waiters.unclaimed) <= limit
 
             await asyncio.gather(*(send(start) for start in range(64)))
             growth = resident_bytes() - before
             assert statuses == {200: 100_000}
             assert receiver.waiters.unclaimed_count == limit
             assert growth < 64 * 1024 * 1024, f"resident memory grew by {growth} bytes"
-            waiter = receiver.waiters.register("real-customer-order")
-            waiter.bind("real-order")
-            real = VALID.replace(b"a8ef295b-fcf4-44a7-945c-0520c8f49123", b"real-order")
-            async with http.post(receiver.url, data=real) as response:
-                assert response.status == 200
-            assert waiter.future.result().order_id == "real-order"
-            waiter.release()
+            async with receiver.waiters.register(("orders", "real-customer-order")) as waiter:
+                await waiter.bind("real-order")
+                real = VALID.replace(b"a8ef295b-fcf4-44a7-945c-0520c8f49123", b"real-order")
+                async with http.post(receiver.url, data=real) as response:
+                    assert response.status == 200
+                assert waiter.future.result().order_id == "real-order"

@@ -15,6 +15,7 @@ from bwnumbers import (
     CallbackReceiver,
     Notification,
     NumbersClient,
+    OrderDetails,
     OrderFailedError,
     OrderStatus,
     OrderTimeoutError,
@@ -280,17 +281,37 @@ async def test_timeout_keeps_the_order(
 
 
 async def test_cancellation_cleans_up(
-    client: NumbersClient, receiver: CallbackReceiver, bandwidth_emulator: BandwidthEmulator
+    client: NumbersClient,
+    receiver: CallbackReceiver,
+    bandwidth_emulator: BandwidthEmulator,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Cancelling the wait removes its waiter and poller; the order stays placed."""
+    """Cancelling the wait stops its running poller and removes its waiter; the order stays."""
     bandwidth_emulator.order_delay = 30
+    polled = asyncio.Event()
+    get_order = client.get_order
+
+    async def watched_get_order(order_id: str) -> OrderDetails:
+        polled.set()
+        return await get_order(order_id)
+
+    monkeypatch.setattr(client, "get_order", watched_get_order)
+
+    def pollers() -> list[asyncio.Task[object]]:
+        tasks = asyncio.all_tasks()
+        return [t for t in tasks if getattr(t.get_coro(), "__qualname__", "") == "Poller._poll"]
+
     task = asyncio.ensure_future(
         order_and_wait(client, receiver, site_id="743", numbers=["5402278098"], polling=FAST)
     )
-    await asyncio.sleep(0.2)
+    await asyncio.wait_for(polled.wait(), 5)  # the poller's task runs
+    assert len(pollers()) == 1
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await task
+        async with asyncio.timeout(5):
+            await task
+    assert pollers() == [], "the cancelled wait left its poller polling"
+    assert len(receiver.waiters) == 0
     assert bandwidth_emulator.order_count == 1
 
 

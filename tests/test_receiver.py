@@ -75,16 +75,15 @@ async def test_challenge_then_accept(
     receiver: CallbackReceiver, http: aiohttp.ClientSession
 ) -> None:
     """Unauthenticated: 401 with WWW-Authenticate Basic; authenticated: 200, delivered."""
-    waiter = receiver.waiters.register("c-1")
-    waiter.bind("a8ef295b-fcf4-44a7-945c-0520c8f49123")
-    status, headers = await post(http, receiver.url)
-    assert status == 401
-    assert headers["WWW-Authenticate"] == 'Basic realm="bwnumbers"'
-    assert not waiter.future.done()
-    status, _ = await post(http, receiver.url, Authorization=GOOD)
-    assert status == 200
-    assert waiter.future.result().status is OrderStatus.COMPLETE
-    waiter.release()
+    async with receiver.waiters.register(("orders", "c-1")) as waiter:
+        await waiter.bind("a8ef295b-fcf4-44a7-945c-0520c8f49123")
+        status, headers = await post(http, receiver.url)
+        assert status == 401
+        assert headers["WWW-Authenticate"] == 'Basic realm="bwnumbers"'
+        assert not waiter.future.done()
+        status, _ = await post(http, receiver.url, Authorization=GOOD)
+        assert status == 200
+        assert waiter.future.result().status is OrderStatus.COMPLETE
 
 
 @pytest.mark.parametrize(
@@ -275,21 +274,20 @@ async def test_mount_into_an_existing_app(http: aiohttp.ClientSession) -> None:
 async def test_deliver_for_other_frameworks() -> None:
     """parse_notification + deliver resolve a waiter without any aiohttp server."""
     receiver = CallbackReceiver()
-    waiter = receiver.waiters.register("my-order-1")
-    receiver.deliver(parse_notification(sample("notification_generic.xml")))
-    assert waiter.future.result().completed_numbers == ("5402278098", "5402278099")
-    waiter.release()
+    async with receiver.waiters.register(("orders", "my-order-1")) as waiter:
+        receiver.deliver(parse_notification(sample("notification_generic.xml")))
+        assert waiter.future.result().completed_numbers == ("5402278098", "5402278099")
 
 
 async def test_stop_releases_waiters() -> None:
     """Stopping the receiver fails pending waits instead of leaving them forever."""
     receiver = CallbackReceiver()
     await receiver.start()
-    waiter = receiver.waiters.register("c-1")
-    await receiver.stop()
-    assert waiter.future.done()
-    assert "closed" in str(waiter.future.exception())
-    assert len(receiver.waiters) == 0
+    async with receiver.waiters.register(("orders", "c-1")) as waiter:
+        await receiver.stop()
+        assert waiter.future.done()
+        assert "closed" in str(waiter.future.exception())
+        assert len(receiver.waiters) == 0
 
 
 async def test_repr_has_no_password() -> None:

@@ -26,6 +26,7 @@ from bwnumbers._exceptions import (
     ServerError,
     TransportError,
     ValidationError,
+    WaitersClosedError,
 )
 
 
@@ -77,6 +78,7 @@ EXIT_CODES: Final[Mapping[type[BaseException], ExitCode]] = {
     AmbiguousOrderError: ExitCode.ERROR,
     OrderFailedError: ExitCode.CONFLICT,
     OrderTimeoutError: ExitCode.TIMEOUT,
+    WaitersClosedError: ExitCode.ERROR,
     UsageError: ExitCode.USAGE,
     NoOrderError: ExitCode.NOT_FOUND,
     SeveralOrdersError: ExitCode.ERROR,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import uuid
 
 from bwnumbers._client import NumbersClient
@@ -119,9 +120,12 @@ async def _wait(
     on_emulator: bool,
 ) -> None:
     # A command line cannot receive callbacks from Bandwidth, so a real account is waited for
-    # by polling alone; the emulator calls back to a local receiver.
-    async with CallbackReceiver() as receiver:
+    # by polling alone (no receiver: nobody would call it); the emulator calls back to a
+    # local receiver.
+    async with contextlib.AsyncExitStack() as stack:
+        receiver: CallbackReceiver | None = None
         if on_emulator:
+            receiver = await stack.enter_async_context(CallbackReceiver())
             await client.ensure_subscription(receiver.url)
         tracker.sending()
         result = await order_and_wait(
