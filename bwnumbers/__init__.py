@@ -43,7 +43,7 @@ from ._ordering import OrderResult, PollPolicy, ResultSource, StatusUpdate, orde
 from ._ratelimit import RateLimitStatus
 from ._receiver import CallbackReceiver
 from ._retry import RetryPolicy
-from ._search import Search, SearchCriteria
+from ._search import Search, SearchCriteria, SearchKind
 from ._tokens import AccessToken
 from ._version import __version__
 from ._waiters import OrderWaiters
@@ -82,6 +82,7 @@ __all__ = [
     "RetryPolicy",
     "Search",
     "SearchCriteria",
+    "SearchKind",
     "SearchResult",
     "ServerError",
     "StatusUpdate",

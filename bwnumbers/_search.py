@@ -105,7 +105,13 @@ _ORDER_BY_CAPABLE: Final = ("npa_nxx", "npa_nxxx", "rate_center", "city", "zip",
 
 
 class SearchKind(enum.Enum):
-    """Which search-and-order type a :class:`Search` becomes in ``POST /orders``."""
+    """Which search-and-order type a :class:`Search` becomes in ``POST /orders``.
+
+    :attr:`Search.kind` returns one. See the order types of Bandwidth's Numbers API:
+    https://dev.bandwidth.com/apis/numbers/
+
+    .. versionadded:: 0.2 exported as ``bwnumbers.SearchKind``.
+    """
 
     AREA_CODE = "area_code"
     NPA_NXX = "npa_nxx"
