@@ -46,9 +46,13 @@ def test_traceback_names_the_public_module() -> None:
 ERROR_SAMPLES: list[BaseException] = [
     bwnumbers.ValidationError("site_id= is empty."),
     bwnumbers.TransportError(
-        "Could not connect", method="GET", path="/orders", request_sent=False, attempts=2,
+        "Could not connect",
+        method="GET",
+        path="/orders",
+        request_sent=False,
+        attempts=2,
         hint="Check base_url=.",
-    ),  # fmt: skip
+    ),
     bwnumbers.DecodeError("Not XML.", body=b"<html>"),
     bwnumbers.APIError(status=418, code=None, description="I'm a teapot", method="GET"),
     bwnumbers.NotFoundError(
@@ -57,9 +61,10 @@ ERROR_SAMPLES: list[BaseException] = [
     bwnumbers.ServerError(status=503, code=None, description="down", body=b"<x/>"),
     bwnumbers.AmbiguousOrderError("Maybe placed.", customer_order_id="c-1"),
     bwnumbers.OrderFailedError(
-        order_id="o-1", errors=[OrderError(code=5005, description="Unavailable", number="5402278098")],
+        order_id="o-1",
+        errors=[OrderError(code=5005, description="Unavailable", number="5402278098")],
         failed_numbers=["5402278098"],
-    ),  # fmt: skip
+    ),
     bwnumbers.OrderTimeoutError(order_id="o-2", timeout=5, last_status="RECEIVED"),
 ]
 
@@ -67,7 +72,7 @@ ERROR_SAMPLES: list[BaseException] = [
 @pytest.mark.parametrize("error", ERROR_SAMPLES, ids=lambda error: type(error).__name__)
 def test_errors_survive_pickling(error: BaseException) -> None:
     """Keyword-only constructors do not stop an error from crossing a process boundary."""
-    copy = pickle.loads(pickle.dumps(error))
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
     assert type(copy) is type(error)
     assert str(copy) == str(error)
     assert vars(copy) == vars(error)
@@ -77,5 +82,5 @@ def test_rate_limit_error_keeps_when_to_retry() -> None:
     """Attributes set after construction (reset_at, retry_after) survive pickling too."""
     error = bwnumbers.RateLimitError(status=429, code=None, description="Too many")
     error.reset_at, error.retry_after = 1_800_000_000.0, 12.5
-    copy = pickle.loads(pickle.dumps(error))
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
     assert (copy.reset_at, copy.retry_after) == (1_800_000_000.0, 12.5)
