@@ -1,6 +1,7 @@
 """Search criteria: one vocabulary for ``GET /availableNumbers`` and search-and-order orders.
 
-:class:`Search` checks the combination rules of Bandwidth's search table (wire-format §3.2) when
+:class:`Search` checks the combination rules of Bandwidth's table of search types (required and
+combinable parameters, https://dev.bandwidth.com/docs/numbers/guides/searchingForNumbers) when
 it is built, so that a bad combination fails in the caller's code with a sentence, not later as
 a 4010 from Bandwidth.
 """

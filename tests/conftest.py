@@ -13,9 +13,10 @@ import ast
 import importlib.util
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from yarl import URL
 
 import bwnumbers
 from bwnumbers import _retry
@@ -39,6 +40,15 @@ pytest_plugins = ["pytester", "tests._hygiene"]
 def sample(name: str) -> bytes:
     """The bytes of tests/data/*name*."""
     return (DATA / name).read_bytes()
+
+
+def calls(mocked: aioresponses, method: str, url: str | None = None) -> list[Any]:
+    """Every request made with *method* (to *url* when given, ignoring the query)."""
+    found = []
+    for (verb, called), requests in mocked.requests.items():
+        if verb == method and (url is None or called.with_query(None) == URL(url)):
+            found.extend(requests)
+    return found
 
 
 def _imports_aioresponses(path: Path) -> bool:

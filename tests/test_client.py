@@ -14,7 +14,6 @@ import aiohttp
 import pytest
 from aiohttp.client_reqrep import ConnectionKey
 from aioresponses import aioresponses
-from yarl import URL
 
 import bwnumbers
 from bwnumbers import (
@@ -23,7 +22,7 @@ from bwnumbers import (
     OrderStatus,
     TransportError,
 )
-from tests.conftest import ACCOUNT, BASE, ROOT, TOKEN, sample
+from tests.conftest import ACCOUNT, BASE, ROOT, TOKEN, calls, sample
 
 ORDERS = f"{ROOT}/orders"
 ORDER_LOOKUP = re.compile(rf"^{re.escape(ORDERS)}\?customerOrderId=.*$")
@@ -36,15 +35,6 @@ def refused() -> aiohttp.ClientConnectorError:
     blank = ConnectionKey(*[None] * len(ConnectionKey._fields))
     key = blank._replace(host="dashboard.example.test", port=443, is_ssl=True, ssl=True)
     return aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "Connection refused"))
-
-
-def calls(mocked: aioresponses, method: str, url: str | None = None) -> list[Any]:
-    """Every request made with *method* (to *url* when given, ignoring the query)."""
-    found = []
-    for (verb, called), requests in mocked.requests.items():
-        if verb == method and (url is None or called.with_query(None) == URL(url)):
-            found.extend(requests)
-    return found
 
 
 def order_list(customer_order_id: str, order_id: str = "adopted-1") -> bytes:
