@@ -81,7 +81,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def fake_http() -> Iterator[aioresponses]:
     """aioresponses for unit tests; loopback traffic (the emulator, receivers) passes through."""
     if not HAVE_AIORESPONSES:
-        pytest.skip("aioresponses is not installed; deselect with -m 'not aioresponses'")
+        # Never a silent skip: a test getting here was not marked, so -m did not deselect it.
+        pytest.fail("aioresponses is not installed, and this test lacks the aioresponses marker")
     from aioresponses import aioresponses
 
     with aioresponses(passthrough=["http://127.0.0.1"]) as mocked:

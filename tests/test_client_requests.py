@@ -775,3 +775,34 @@ async def test_ensure_subscription_concurrent_callers_create_one(
     )
     assert created == ["s0"]
     assert {r.id for r in results} == {"s0"}
+
+
+# ---------------------------------------------------------------- the token request
+
+
+async def test_token_request_goes_through_the_same_transport(
+    fake_transport: FakeTransport, sleeps: list[float]
+) -> None:
+    """Client credentials are exchanged through the seam too, named by token_url."""
+    fake_transport.post(
+        "/api/v1/oauth2/token",
+        body=b'{"access_token": "tok-9", "expires_in": 3600, "token_type": "bearer"}',
+    )
+    fake_transport.get("/orders/o1", body=sample("order_complete.xml"))
+    async with NumbersClient(
+        account_id=ACCOUNT,
+        client_id="client-1",
+        client_secret=PASSWORD,
+        base_url="https://api.example.test/api",
+        token_timeout=7,
+        _transport=fake_transport,
+    ) as client:
+        await client.get_order("o1")
+    token, order = fake_transport.requests
+    assert (token.url, token.setting, token.timeout) == (
+        "https://api.example.test/api/v1/oauth2/token", "token_url", 7,
+    )  # fmt: skip
+    assert token.body == b"grant_type=client_credentials"
+    assert token.headers["Authorization"].startswith("Basic ")
+    assert PASSWORD not in repr(token)
+    assert order.headers["Authorization"] == "Bearer tok-9"
