@@ -59,7 +59,7 @@ from ._seam import (
     WaiterRegistry,
     WaiterSource,
 )
-from ._search import Search, SearchCriteria
+from ._search import Search, SearchCriteria, SearchKind
 from ._tokens import AccessToken
 from ._unclaimed import MemoryUnclaimedBuffer
 from ._version import __version__
@@ -102,6 +102,7 @@ __all__ = [
     "RetryPolicy",
     "Search",
     "SearchCriteria",
+    "SearchKind",
     "SearchResult",
     "ServerError",
     "StatusUpdate",

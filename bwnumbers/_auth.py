@@ -12,16 +12,14 @@ import base64
 import inspect
 import json
 import math
-import ssl
 import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Final, Protocol
 from urllib.parse import urlsplit
 
-import aiohttp
-
 from . import _retry, _transport
+from ._checks import is_number
 from ._exceptions import (
     APIError,
     AuthenticationError,
@@ -32,6 +30,7 @@ from ._exceptions import (
 from ._ratelimit import RateGate
 from ._retry import RetryPolicy
 from ._tokens import AccessToken, TokenCache
+from ._transport import Request, Transport
 
 __all__ = [
     "BANDWIDTH_TOKEN_URL",
@@ -222,7 +221,7 @@ def _from_provider(provider: TokenProvider) -> TokenCache:
 
 
 def _positive_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    return is_number(value) and value > 0
 
 
 class ClientCredentials:
@@ -238,25 +237,24 @@ class ClientCredentials:
         client_id: str,
         client_secret: str,
         token_url: str,
-        session: Callable[[], aiohttp.ClientSession],
+        transport: Callable[[], Transport],
         timeout: float,
         retry: RetryPolicy,
-        ssl_context: ssl.SSLContext | bool,
         user_agent: str,
     ) -> None:
         self.client_id = client_id
         self.token_url = token_url
-        self._session = session
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._transport = transport
+        self._timeout = timeout
         self._retry = retry
-        self._ssl = ssl_context
         self._headers = {
             "Authorization": basic_value(client_id, client_secret),
             "Content-Type": "application/x-www-form-urlencoded",
             "Accept": "application/json",
             "User-Agent": user_agent,
         }
-        self._label = f"POST {urlsplit(token_url).path}"
+        self._path = urlsplit(token_url).path
+        self._label = f"POST {self._path}"
         # The token endpoint is in no rate-limit group; a 429 from it closes a gate of its own.
         self._gate = RateGate()
 
@@ -277,17 +275,16 @@ class ClientCredentials:
         return self._decode(response)
 
     async def _send(self) -> _transport.Response:
-        return await _transport.exchange(
-            self._session(),
-            "POST",
-            self.token_url,
-            label=self._label,
+        request = Request(
+            method="POST",
+            url=self.token_url,
+            path=self._path,
             headers=self._headers,
             body=b"grant_type=client_credentials",
             timeout=self._timeout,
-            ssl_context=self._ssl,
             setting="token_url",
         )
+        return await self._transport().send(request)
 
     def _error(self, response: _transport.Response) -> APIError:
         # A 429 never gets here: with_retries waits for the rate limit before mapping errors.

@@ -29,7 +29,7 @@ Lifecycle misuse (using a closed client, say) raises plain :class:`RuntimeError`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 if TYPE_CHECKING:
@@ -57,6 +57,18 @@ __all__ = [
 
 class BWNumbersError(Exception):
     """Base class of every error bwnumbers raises on purpose."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default rebuilds an exception by calling its class with self.args, which the
+        # keyword-only constructors below refuse; rebuilding from args and the attributes
+        # lets errors cross process boundaries (multiprocessing, task queues) intact.
+        return (_rebuild, (type(self), self.args), self.__dict__)
+
+
+def _rebuild(cls: type[BWNumbersError], args: tuple[object, ...]) -> BWNumbersError:
+    error = cls.__new__(cls)
+    error.args = args
+    return error
 
 
 class ValidationError(BWNumbersError, ValueError):
@@ -336,3 +348,10 @@ class WaitersClosedError(BWNumbersError):
 
     .. versionadded:: 0.1
     """
+
+
+# Tracebacks and reprs name the errors as users import them (bwnumbers.OrderFailedError), not
+# by this private module; pickle finds them there too, since the package exports every one.
+for _name in __all__:
+    globals()[_name].__module__ = "bwnumbers"
+del _name

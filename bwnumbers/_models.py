@@ -15,6 +15,7 @@ from typing import Final, TypeAlias
 
 import attrs
 
+from ._checks import check_id
 from ._exceptions import ValidationError
 from ._numbers import normalize_numbers
 from ._search import Search
@@ -168,8 +169,7 @@ def _check_customer_order_id(_: object, __: object, value: str) -> None:
 
 
 def _check_id(_: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not isinstance(value, str) or not value.strip() or "/" in value or "?" in value:
-        raise ValidationError(f"{attribute.name}={value!r} is not a valid Bandwidth id.")
+    check_id(attribute.name, value)
 
 
 def new_customer_order_id() -> str:

@@ -14,6 +14,7 @@ import logging
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 
+from ._checks import is_number
 from ._exceptions import ValidationError
 from ._ratelimit import RateGate, log
 
@@ -95,7 +96,7 @@ def check_max_rate(max_rate: object) -> dict[str, float]:
     for name, rate in max_rate.items():
         if not isinstance(name, str) or not name:
             raise ValidationError("max_rate= keys are group names such as ORDER or SEARCH.")
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
+        if not is_number(rate) or not rate > 0:
             raise ValidationError(f"max_rate[{name!r}]={rate!r} must be requests per second > 0.")
         checked[name] = float(rate)
     return checked

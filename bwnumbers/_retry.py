@@ -12,13 +12,8 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import attrs
 
-from ._exceptions import (
-    APIError,
-    BWNumbersError,
-    ServerError,
-    TransportError,
-    ValidationError,
-)
+from ._checks import check_seconds, check_whole
+from ._exceptions import APIError, BWNumbersError, ServerError, TransportError
 from ._ratelimit import RateGate
 from ._transport import Response
 
@@ -31,13 +26,11 @@ _EPOCH_SECONDS = 1_000_000_000
 
 
 def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ValidationError(f"{attribute.name}={value!r} must be a number >= 0.")
+    check_seconds(attribute.name, value, allow_zero=True)
 
 
 def _at_least_one(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(f"{attribute.name}={value!r} must be a whole number >= 1.")
+    check_whole(attribute.name, value, minimum=1)
 
 
 @attrs.frozen(kw_only=True)

@@ -1,6 +1,7 @@
 """Search criteria: one vocabulary for ``GET /availableNumbers`` and search-and-order orders.
 
-:class:`Search` checks the combination rules of Bandwidth's search table (wire-format §3.2) when
+:class:`Search` checks the combination rules of Bandwidth's table of search types (required and
+combinable parameters, https://dev.bandwidth.com/docs/numbers/guides/searchingForNumbers) when
 it is built, so that a bad combination fails in the caller's code with a sentence, not later as
 a 4010 from Bandwidth.
 """
@@ -105,7 +106,13 @@ _ORDER_BY_CAPABLE: Final = ("npa_nxx", "npa_nxxx", "rate_center", "city", "zip",
 
 
 class SearchKind(enum.Enum):
-    """Which search-and-order type a :class:`Search` becomes in ``POST /orders``."""
+    """Which search-and-order type a :class:`Search` becomes in ``POST /orders``.
+
+    :attr:`Search.kind` returns one. See the order types of Bandwidth's Numbers API:
+    https://dev.bandwidth.com/apis/numbers/
+
+    .. versionadded:: 0.2 exported as ``bwnumbers.SearchKind``.
+    """
 
     AREA_CODE = "area_code"
     NPA_NXX = "npa_nxx"

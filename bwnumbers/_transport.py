@@ -1,28 +1,37 @@
 """One HTTP exchange: send a request, read a bounded body, turn aiohttp's failures into ours.
 
-Both the API requests of :class:`NumbersClient` and the OAuth token request go through
-:func:`exchange`, so timeouts, the body limit and the rule that no exception may chain to
-aiohttp's ``request_info`` (whose headers carry ``Authorization``) live in one place.
+Both the API requests of :class:`NumbersClient` and the OAuth token request go through a
+:class:`Transport`, so timeouts, the body limit and the rule that no exception may chain to
+aiohttp's ``request_info`` (whose headers carry ``Authorization``) live in one place. The
+client takes any object with the one method :meth:`Transport.send` (its private
+``_transport=`` argument), which is how tests check request building and response handling
+without patching aiohttp.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import ssl
 import time
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Final
+from typing import Final, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
 import attrs
 
-from ._exceptions import TransportError, ValidationError
+from ._exceptions import TransportError
 
-__all__ = ["MAX_RESPONSE_BYTES", "Response", "check_url", "exchange", "reason"]
+__all__ = [
+    "MAX_RESPONSE_BYTES",
+    "AiohttpTransport",
+    "Request",
+    "Response",
+    "Transport",
+    "reason",
+]
 
 log = logging.getLogger("bwnumbers.client")
 
@@ -38,98 +47,106 @@ class Response:
     body: bytes
 
 
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses, where plain http is harmless."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+@attrs.frozen(kw_only=True)
+class Request:
+    """One HTTP request, complete with its credentials, as the client hands it to a transport.
 
-
-def check_url(name: str, url: str, *, example: str, allow_insecure_http: bool) -> str:
-    """Refuse a URL that would send credentials where they must not go; strip a final slash.
-
-    The API and token URLs both carry secrets (a token, or the client secret), so both must be
-    https, or plain http to loopback, unless the caller explicitly allows otherwise.
+    *path* (``/orders/{id}``, never with a query) names the request in logs and messages,
+    which never hold a credential; *setting* names the argument the URL came from
+    (``base_url`` or ``token_url``), for messages saying what to check.
     """
-    parts = urlsplit(url) if isinstance(url, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError(f"{name}={url!r} is not an http(s) URL such as {example!r}.")
-    if parts.username is not None or parts.password is not None:
-        raise ValidationError(
-            f"{name} must not contain credentials; pass them as keyword arguments instead."
-        )
-    if parts.query or parts.fragment:
-        raise ValidationError(f"{name} must not have a query string or fragment.")
-    if parts.scheme == "http" and not is_loopback(parts.hostname) and not allow_insecure_http:
-        raise ValidationError(
-            f"{name} uses plain http:// for {parts.hostname}, which would send your "
-            "credentials unencrypted; use https:// or pass allow_insecure_http=True."
-        )
-    return url.rstrip("/")
+
+    method: str
+    url: str
+    path: str
+    headers: Mapping[str, str] = attrs.field(repr=False)  # Authorization: never in a repr
+    params: Mapping[str, str] | None = None
+    body: bytes | None = attrs.field(default=None, repr=False)
+    timeout: float
+    connect_timeout: float | None = None
+    setting: str = "base_url"
+
+    @property
+    def label(self) -> str:
+        """``"GET /orders/{id}"``: how logs and messages name the request."""
+        return f"{self.method} {self.path}"
 
 
-async def exchange(
-    session: aiohttp.ClientSession,
-    method: str,
-    url: str,
-    *,
-    label: str,
-    headers: Mapping[str, str],
-    params: Mapping[str, str] | None = None,
-    body: bytes | None = None,
-    timeout: aiohttp.ClientTimeout,
-    ssl_context: ssl.SSLContext | bool,
-    setting: str = "base_url",
-) -> Response:
-    """Send one request and read the whole answer, or raise :class:`TransportError`.
+class Transport(Protocol):
+    """What sends a :class:`Request`: returns any complete :class:`Response`, whatever its
+    status, and raises :class:`TransportError` when there is none."""
 
-    *label* (``"GET /orders/{id}"``) names the request in logs and messages; it never holds a
-    credential, and neither does anything raised from here. *setting* names the argument the
-    URL came from (``base_url`` or ``token_url``), for the message saying what to check.
+    async def send(self, request: Request) -> Response: ...
+
+
+class AiohttpTransport:
+    """The :class:`Transport` of every client: one ``aiohttp`` request per :meth:`send`.
+
+    It uses the *session* it is given and never closes it, or creates its own on first use
+    (inside a coroutine, so that it binds to the running loop) and closes it in :meth:`aclose`.
     """
-    started = time.perf_counter()
-    failure: TransportError | None = None
-    try:
-        async with session.request(
-            method,
-            url,
-            params=params,
-            data=body,
-            headers=headers,
-            timeout=timeout,
-            ssl=ssl_context,
-            allow_redirects=False,
-        ) as response:
-            data = await _read_bounded(response)
-            result = Response(response.status, dict(response.headers), data)
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        failure = _failure(exc, method, url, label, setting, timeout)
-    if failure is not None:
-        # Raised outside the except block on purpose: aiohttp's response errors carry
-        # request_info, whose headers include Authorization; nothing may chain to them.
-        log.debug("%s failed after %.1f ms: %s", label, _ms(started), failure)
-        raise failure
-    log.debug("%s -> %d in %.1f ms", label, result.status, _ms(started))
-    return result
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        ssl_context: ssl.SSLContext | bool = True,
+    ) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self._ssl = ssl_context
+
+    def session(self) -> aiohttp.ClientSession:
+        """The session requests go through, created on first use when none was given."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the session this transport created; a given one stays open."""
+        session, self._session = self._session, None
+        if self._owns_session and session is not None:
+            await session.close()
+
+    async def send(self, request: Request) -> Response:
+        """Send *request* and read the whole answer, or raise :class:`TransportError`."""
+        started = time.perf_counter()
+        timeout = aiohttp.ClientTimeout(total=request.timeout, connect=request.connect_timeout)
+        failure: TransportError | None = None
+        try:
+            async with self.session().request(
+                request.method,
+                request.url,
+                params=request.params,
+                data=request.body,
+                headers=request.headers,
+                timeout=timeout,
+                ssl=self._ssl,
+                allow_redirects=False,
+            ) as response:
+                data = await _read_bounded(response)
+                result = Response(response.status, dict(response.headers), data)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            failure = _failure(exc, request, timeout)
+        if failure is not None:
+            # Raised outside the except block on purpose: aiohttp's response errors carry
+            # request_info, whose headers include Authorization; nothing may chain to them.
+            log.debug("%s failed after %.1f ms: %s", request.label, _ms(started), failure)
+            raise failure
+        log.debug("%s -> %d in %.1f ms", request.label, result.status, _ms(started))
+        return result
 
 
 def _failure(
-    exc: BaseException,
-    method: str,
-    url: str,
-    label: str,
-    setting: str,
-    timeout: aiohttp.ClientTimeout,
+    exc: BaseException, request: Request, timeout: aiohttp.ClientTimeout
 ) -> TransportError:
     """The :class:`TransportError` for *exc*: where, what failed, and what to check.
 
     The address comes from the URL, not from aiohttp's message, which says "ssl:default" even
     for plain http; TLS is mentioned only when the failure was in TLS.
     """
-    parts = urlsplit(url)
+    label, setting = request.label, request.setting
+    parts = urlsplit(request.url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     address = f"{parts.hostname}:{port}"
     request_sent = True
@@ -170,8 +187,8 @@ def _failure(
         message = f"{label} to {address} got no complete answer: {_describe(exc)}"
     return TransportError(
         message,
-        method=method,
-        path=label.partition(" ")[2],
+        method=request.method,
+        path=request.path,
         request_sent=request_sent,
         address=address,
         hint=hint,

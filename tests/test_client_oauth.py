@@ -6,11 +6,10 @@ import asyncio
 import base64
 import warnings
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
-from aioresponses import CallbackResult, aioresponses
 
 from bwnumbers import (
     AuthenticationError,
@@ -21,8 +20,10 @@ from bwnumbers import (
     ValidationError,
 )
 from bwnumbers._auth import default_token_url
-from tests.conftest import ACCOUNT, BASE, ROOT, sample
-from tests.test_client import calls
+from tests.conftest import ACCOUNT, BASE, ROOT, calls, sample
+
+if TYPE_CHECKING:
+    from aioresponses import CallbackResult, aioresponses
 
 TOKEN_URL = "https://dashboard.example.test/api/v1/oauth2/token"
 CLIENT_ID = "client-7f3a"
@@ -307,6 +308,8 @@ async def test_concurrent_401s_share_one_renewal(
 
     all_sent = asyncio.Event()
     first_sends: list[str] = []
+
+    from aioresponses import CallbackResult
 
     async def revoked_tok_1(url: object, **kwargs: Any) -> CallbackResult:
         if kwargs["headers"]["Authorization"] == "Bearer tok-1":

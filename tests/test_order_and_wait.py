@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import pytest
-from aioresponses import aioresponses
 
 import bwnumbers
 from bwnumbers import (
@@ -28,6 +28,9 @@ from bwnumbers import (
 )
 from bwnumbers.testing import BandwidthEmulator
 from tests.conftest import BASE, ROOT
+
+if TYPE_CHECKING:
+    from aioresponses import aioresponses  # only for annotations: see tests/conftest.py
 
 CB_USER, CB_PASSWORD = "bandwidth", "cb-secret-1"
 FAST = PollPolicy(first_poll=0.3, interval=0.2, max_interval=0.5)

@@ -6,13 +6,16 @@ import subprocess
 import sys
 import typing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import pytest
-from aioresponses import aioresponses
 
 from bwnumbers import NumbersClient, Search, SearchCriteria, ValidationError
 from bwnumbers._search import QUERY_PARAMETERS
+
+if TYPE_CHECKING:
+    from aioresponses import aioresponses  # only for annotations: see tests/conftest.py
 
 TYPED_CALLER = """\
 from bwnumbers import NumbersClient, Search

@@ -7,14 +7,16 @@ import logging
 import re
 import socket
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
-from aioresponses import aioresponses
 
 from bwnumbers import BWNumbersError, NumbersClient, Search
 from tests.conftest import ACCOUNT, BASE, PASSWORD, ROOT, sample
+
+if TYPE_CHECKING:
+    from aioresponses import aioresponses
 
 CALLBACK_PASSWORD = "cb-Pa55word-xyz"
 CLIENT_SECRET = "cl13nt-S3cret-abc"

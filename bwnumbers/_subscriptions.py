@@ -1,0 +1,212 @@
+"""The subscription methods of :class:`NumbersClient`: where Bandwidth sends notifications.
+
+The ``/accounts/{accountId}/subscriptions`` endpoints of Bandwidth's Numbers API:
+https://dev.bandwidth.com/apis/numbers/
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Final
+
+from . import _xml
+from ._api import ApiBase, location_id
+from ._checks import check_absolute_url, check_both_or_neither, check_text, check_whole, id_segment
+from ._exceptions import ConflictError, DecodeError, ValidationError
+from ._models import Subscription
+
+__all__ = ["DEFAULT_RENEW_WITHIN", "DEFAULT_SUBSCRIPTION_EXPIRY", "SubscriptionMethods"]
+
+log = logging.getLogger("bwnumbers.client")
+
+# Bandwidth's guide suggests "very large" (100 years); ensure_subscription renews before the end.
+DEFAULT_SUBSCRIPTION_EXPIRY: Final = 3_153_600_000
+DEFAULT_RENEW_WITHIN: Final = 86_400
+
+
+class SubscriptionMethods(ApiBase):
+    """Create, read, renew and delete ``orders`` subscriptions (mixed into NumbersClient)."""
+
+    _subscription_lock: asyncio.Lock
+
+    async def create_subscription(
+        self,
+        url: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        expiry: int = DEFAULT_SUBSCRIPTION_EXPIRY,
+        order_type: str = "orders",
+        order_id: str | None = None,
+    ) -> Subscription:
+        """Ask Bandwidth to send notifications for *order_type* orders to *url*.
+
+        Args:
+            url: where Bandwidth posts ``<Notification>`` callbacks (public, https advised).
+            username, password: the Basic credentials Bandwidth will send (both or neither).
+            expiry: lifetime in seconds (default: 100 years, as Bandwidth's guide suggests).
+            order_type: ``orders`` for new-number orders.
+            order_id: limit the subscription to one order.
+
+        Raises:
+            ValidationError: bad URL, credentials or expiry. ConflictError: a duplicate.
+        """
+        body = self._subscription_body(url, username, password, expiry, order_type, order_id)
+        response = await self._request("POST", "/subscriptions", body=body, idempotent=False)
+        subscription_id = location_id(response.headers)
+        if subscription_id is None:
+            raise DecodeError(
+                "Bandwidth created the subscription but sent no Location header with its id.",
+                body=response.body,
+            )
+        return Subscription(
+            id=subscription_id,
+            order_type=order_type,
+            order_id=order_id,
+            url=url,
+            expiry=expiry,
+            username=username,
+        )
+
+    async def update_subscription(
+        self,
+        subscription_id: str,
+        url: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        expiry: int = DEFAULT_SUBSCRIPTION_EXPIRY,
+        order_type: str = "orders",
+        order_id: str | None = None,
+    ) -> Subscription:
+        """Overwrite a subscription completely (Bandwidth resets any field not sent)."""
+        path = f"/subscriptions/{id_segment('subscription_id', subscription_id)}"
+        body = self._subscription_body(url, username, password, expiry, order_type, order_id)
+        await self._request("PUT", path, body=body)
+        return Subscription(
+            id=subscription_id,
+            order_type=order_type,
+            order_id=order_id,
+            url=url,
+            expiry=expiry,
+            username=username,
+        )
+
+    @staticmethod
+    def _subscription_body(
+        url: str,
+        username: str | None,
+        password: str | None,
+        expiry: int,
+        order_type: str,
+        order_id: str | None,
+    ) -> bytes:
+        check_absolute_url("url", url)
+        check_both_or_neither(
+            "username", username, "password", password, purpose="for callback authentication"
+        )
+        if username is not None and password is not None:
+            check_text("username", username)
+            check_text("password", password)
+            if len(username) > 100:
+                raise ValidationError("The callback username may have at most 100 characters.")
+        check_whole("expiry", expiry, minimum=1, unit="seconds")
+        check_text("order_type", order_type)
+        return _xml.encode_subscription(
+            url=url,
+            expiry=expiry,
+            username=username,
+            password=password,
+            order_type=order_type,
+            order_id=order_id,
+        )
+
+    async def list_subscriptions(
+        self, *, order_type: str | None = None
+    ) -> tuple[Subscription, ...]:
+        """Every subscription of the account, or those of one *order_type*."""
+        params = {"orderType": order_type} if order_type else None
+        response = await self._request("GET", "/subscriptions", params=params)
+        found = _xml.decode_subscriptions(response.body)
+        if order_type:
+            found = tuple(s for s in found if s.order_type == order_type)
+        return found
+
+    async def get_subscription(self, subscription_id: str) -> Subscription:
+        """One subscription, with its remaining *expiry* and last delivery *status*."""
+        path = f"/subscriptions/{id_segment('subscription_id', subscription_id)}"
+        response = await self._request("GET", path)
+        found = _xml.decode_subscriptions(response.body)
+        if not found:
+            raise DecodeError(
+                "The subscription response holds no subscription.", body=response.body
+            )
+        return found[0]
+
+    async def delete_subscription(self, subscription_id: str) -> None:
+        """Delete a subscription; Bandwidth stops sending its notifications."""
+        path = f"/subscriptions/{id_segment('subscription_id', subscription_id)}"
+        await self._request("DELETE", path)
+
+    async def ensure_subscription(
+        self,
+        url: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        expiry: int = DEFAULT_SUBSCRIPTION_EXPIRY,
+        renew_within: int = DEFAULT_RENEW_WITHIN,
+    ) -> Subscription:
+        """Make sure exactly one live ``orders`` subscription sends notifications to *url*.
+
+        Creates one when there is none (a 409 from a concurrent creation is resolved by
+        reusing the winner); calls in one process are serialized, so concurrent tasks create
+        at most one. An existing one is rewritten (a full ``PUT``):
+
+        - whenever *username* and *password* are given: Bandwidth never returns the stored
+          password, so a changed one cannot be detected, and writing them is what makes the
+          subscription's credentials those of your receiver (after a password change too);
+        - without credentials, only when fewer than *renew_within* seconds remain; its
+          credentials are otherwise left alone (a renewal cannot keep them, since the
+          password is unknown: it logs a warning when it drops them).
+        """
+        check_both_or_neither(
+            "username", username, "password", password, purpose="for callback authentication"
+        )
+        async with self._subscription_lock:
+            existing = await self._find_subscription(url)
+            if existing is None:
+                try:
+                    return await self.create_subscription(
+                        url, username=username, password=password, expiry=expiry
+                    )
+                except ConflictError:
+                    existing = await self._find_subscription(url)
+                    if existing is None:
+                        raise
+            stale = existing.expiry is not None and existing.expiry < renew_within
+            if password is None and not stale:
+                return existing
+            if password is None and existing.username is not None:
+                log.warning(
+                    "Renewing subscription %s for %s without callback credentials removes its "
+                    "username %s and password; pass username= and password= to keep them.",
+                    existing.id,
+                    url,
+                    existing.username,
+                )
+            log.info("Updating subscription %s for %s", existing.id, url)
+            return await self.update_subscription(
+                existing.id, url, username=username, password=password, expiry=expiry
+            )
+
+    async def _find_subscription(self, url: str) -> Subscription | None:
+        for subscription in await self.list_subscriptions(order_type="orders"):
+            if (
+                subscription.order_type == "orders"
+                and subscription.order_id is None
+                and subscription.url == url
+            ):
+                return subscription
+        return None
