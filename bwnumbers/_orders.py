@@ -1,0 +1,217 @@
+"""The order methods of :class:`NumbersClient`: place orders without ever placing one twice.
+
+The ``/accounts/{accountId}/orders`` endpoints of Bandwidth's Numbers API
+(https://dev.bandwidth.com/apis/numbers/). ``POST /orders`` is only retried when it provably
+did not execute; after an ambiguous failure the order is looked up by its customer order id
+and adopted, never placed again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import attrs
+
+from . import _xml
+from ._api import ApiBase, location_id
+from ._checks import check_text, id_segment
+from ._exceptions import (
+    AmbiguousOrderError,
+    BWNumbersError,
+    DecodeError,
+    ServerError,
+    TransportError,
+)
+from ._models import (
+    Order,
+    OrderDetails,
+    OrderFlag,
+    OrderHistoryEntry,
+    OrderNumbers,
+    OrderRequest,
+    OrderStatus,
+    OrderSummary,
+)
+from ._search import Search
+
+__all__ = ["OrderMethods"]
+
+log = logging.getLogger("bwnumbers.client")
+
+
+class OrderMethods(ApiBase):
+    """Place, read, list and close orders (mixed into NumbersClient)."""
+
+    async def create_order(
+        self,
+        *,
+        site_id: str,
+        numbers: OrderNumbers | None = None,
+        search: Search | None = None,
+        name: str | None = None,
+        customer_order_id: str | None = None,
+        peer_id: str | None = None,
+        partial_allowed: OrderFlag = None,
+        back_order_requested: OrderFlag = None,
+    ) -> Order:
+        """Order specific *numbers*, or numbers matching *search*: ``POST /orders``.
+
+        Returns the order as Bandwidth accepted it (status ``RECEIVED``, usually); the outcome
+        comes later, by notification or :meth:`get_order`. A *customer_order_id* (UUID4 when
+        not given) correlates the order; if the POST fails in a way that leaves it unknown
+        whether the order was placed, the order is looked up by that id and adopted rather
+        than placed twice.
+
+        Raises:
+            ValidationError: bad arguments (before any request).
+            BadRequestError: Bandwidth refused the order (5016 invalid SiteId, ...).
+            AmbiguousOrderError: the order may exist but could not be found.
+        """
+        request = OrderRequest.build(
+            site_id=site_id,
+            numbers=numbers,
+            search=search,
+            name=name,
+            customer_order_id=customer_order_id,
+            peer_id=peer_id,
+            partial_allowed=partial_allowed,
+            back_order_requested=back_order_requested,
+        )
+        return await self.place_order(request)
+
+    async def place_order(self, request: OrderRequest) -> Order:
+        """Submit a prepared :class:`OrderRequest`; see :meth:`create_order`."""
+        body = _xml.encode_order(request)
+        try:
+            response = await self._request("POST", "/orders", body=body, idempotent=False)
+        except TransportError as error:
+            if not error.request_sent:
+                raise
+            return await self._adopt(request, error)
+        except ServerError as error:
+            return await self._adopt(request, error)
+        try:
+            return _xml.decode_order_response(
+                response.body, location_id=location_id(response.headers)
+            )
+        except DecodeError as error:
+            # A 2xx means the order exists even though we could not read it.
+            return await self._adopt(request, error)
+
+    async def _adopt(self, request: OrderRequest, cause: BWNumbersError) -> Order:
+        """Find the order a failed POST may have placed, by its customer order id."""
+        customer_order_id = request.customer_order_id
+        log.warning(
+            "POST /orders for customer order id %s may or may not have executed (%s); "
+            "looking it up instead of retrying",
+            customer_order_id,
+            cause,
+        )
+        try:
+            order = await self.find_order(customer_order_id)
+        except AmbiguousOrderError as ambiguous:
+            raise AmbiguousOrderError(
+                f"POST /orders failed ({cause}), and looking the order up was ambiguous: "
+                f"{ambiguous} No second order was placed.",
+                customer_order_id=customer_order_id,
+            ) from cause
+        except BWNumbersError as lookup_error:
+            raise AmbiguousOrderError(
+                f"POST /orders failed ({cause}) and looking the order up by customer order id "
+                f"{customer_order_id} failed too ({lookup_error}); it may or may not exist. "
+                "No second order was placed.",
+                customer_order_id=customer_order_id,
+            ) from cause
+        if order is None:
+            raise AmbiguousOrderError(
+                f"POST /orders failed ({cause}) and no order with customer order id "
+                f"{customer_order_id} exists yet; it may appear later. No second order was "
+                "placed.",
+                customer_order_id=customer_order_id,
+            ) from cause
+        log.info("Adopted order %s for customer order id %s", order.id, customer_order_id)
+        return order
+
+    async def get_order(self, order_id: str) -> OrderDetails:
+        """The order's status and outcome: ``GET /orders/{id}``, the source of truth."""
+        path = f"/orders/{id_segment('order_id', order_id)}"
+        response = await self._request("GET", path, order_id=order_id)
+        return _xml.decode_order_details(response.body, order_id=order_id)
+
+    async def list_orders(
+        self,
+        *,
+        customer_order_id: str | None = None,
+        status: OrderStatus | str | None = None,
+        user_id: str | None = None,
+        start_date: str | None = None,
+        end_date: str | None = None,
+        page: str | None = None,
+        size: int | None = None,
+    ) -> tuple[OrderSummary, ...]:
+        """Orders of the account (``GET /orders``), optionally filtered.
+
+        *status* is one of ``complete``, ``partial``, ``failed``, ``backordered``; dates are
+        ``YYYY-MM-DD``. Bandwidth returns at most 1,000 rows per page.
+        """
+        params: dict[str, str] = {}
+        for key, value in (
+            ("customerOrderId", customer_order_id),
+            ("status", str(status).lower() if status is not None else None),
+            ("userid", user_id),
+            ("startdate", start_date),
+            ("enddate", end_date),
+            ("page", page),
+            ("size", str(size) if size is not None else None),
+        ):
+            if value is not None:
+                params[key] = value
+        response = await self._request("GET", "/orders", params=params or None)
+        if response.status == 204 or not response.body.strip():
+            return ()
+        return _xml.decode_order_list(response.body)
+
+    async def find_order(self, customer_order_id: str) -> Order | None:
+        """The order placed with *customer_order_id*, or ``None`` if there is none (yet).
+
+        ``GET /orders?customerOrderId=...``, then ``GET /orders/{id}`` for the order's details
+        (https://dev.bandwidth.com/apis/numbers/). Rows that do not carry that
+        customer order id never match. When the details cannot be read, the order is built
+        from its row (id, customer order id and status).
+
+        Raises:
+            ValidationError: *customer_order_id* is empty.
+            AmbiguousOrderError: more than one order has *customer_order_id*.
+
+        .. versionadded:: 0.2
+        """
+        check_text("customer_order_id", customer_order_id)
+        rows = await self.list_orders(customer_order_id=customer_order_id)
+        matches = [row for row in rows if row.customer_order_id == customer_order_id]
+        if not matches:
+            return None
+        if len(matches) > 1:
+            ids = ", ".join(row.id for row in matches)
+            raise AmbiguousOrderError(
+                f"{len(matches)} orders have customer order id {customer_order_id} ({ids}), "
+                "so which one is meant cannot be told; look at each with "
+                "client.get_order(order_id).",
+                customer_order_id=customer_order_id,
+            )
+        (row,) = matches
+        try:
+            details = await self.get_order(row.id)
+        except BWNumbersError:
+            return Order(id=row.id, customer_order_id=customer_order_id, status=row.status)
+        return attrs.evolve(details.order, id=details.id, status=details.status)
+
+    async def get_order_history(self, order_id: str) -> tuple[OrderHistoryEntry, ...]:
+        """The status changes and notes of an order: ``GET /orders/{id}/history``."""
+        path = f"/orders/{id_segment('order_id', order_id)}/history"
+        response = await self._request("GET", path, order_id=order_id)
+        return _xml.decode_order_history(response.body)
+
+    async def close_order(self, order_id: str) -> None:
+        """Close a BACKORDERED order; it ends PARTIAL (or FAILED if nothing was allocated)."""
+        path = f"/orders/{id_segment('order_id', order_id)}"
+        await self._request("PUT", path, body=_xml.encode_close_order(), order_id=order_id)
