@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 
 import attrs
 
+from ._checks import check_seconds
 from ._exceptions import (
     AuthenticationError,
     BadRequestError,
@@ -31,8 +32,7 @@ log = logging.getLogger("bwnumbers.ordering")
 
 
 def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ValidationError(f"{attribute.name}={value!r} must be a number of seconds >= 0.")
+    check_seconds(attribute.name, value, allow_zero=True)
 
 
 @attrs.frozen(kw_only=True)

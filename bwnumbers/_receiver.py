@@ -19,10 +19,10 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable
 from typing import Final
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from ._checks import check_absolute_url, check_both_or_neither, check_seconds, check_whole
 from ._exceptions import DecodeError, ValidationError
 from ._lifecycle import StartStop
 from ._models import Notification
@@ -106,16 +106,15 @@ class CallbackReceiver(StartStop):
         waiters: OrderWaiters | None = None,
         realm: str = "bwnumbers",
     ) -> None:
-        if (username is None) != (password is None):
-            raise ValidationError("Give both username= and password= for the receiver, or neither.")
-        if not path.startswith("/"):
+        check_both_or_neither(
+            "username", username, "password", password, purpose="for the receiver"
+        )
+        if not isinstance(path, str) or not path.startswith("/"):
             raise ValidationError(f"path={path!r} must start with '/'.")
         if public_url is not None:
-            parts = urlsplit(public_url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValidationError(f"public_url={public_url!r} is not an absolute http(s) URL.")
-        if max_body <= 0 or read_timeout <= 0:
-            raise ValidationError("max_body and read_timeout must be > 0.")
+            check_absolute_url("public_url", public_url)
+        check_whole("max_body", max_body, minimum=1, unit="bytes")
+        check_seconds("read_timeout", read_timeout)
         self.host = host
         self.port = port
         self.path = path

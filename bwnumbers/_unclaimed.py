@@ -16,6 +16,7 @@ from typing import Final
 
 import attrs
 
+from ._checks import check_seconds, check_whole
 from ._models import Notification
 from ._seam import OrderKey
 
@@ -50,8 +51,9 @@ class MemoryUnclaimedBuffer:
         ttl: float = DEFAULT_UNCLAIMED_TTL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if limit < 0 or ttl < 0:
-            raise ValueError("unclaimed_limit and unclaimed_ttl must be >= 0")
+        # ValidationError is a ValueError, which this raised before.
+        check_whole("unclaimed_limit", limit, minimum=0)
+        check_seconds("unclaimed_ttl", ttl, allow_zero=True)
         self.limit = limit
         self.ttl = ttl
         self._clock = clock

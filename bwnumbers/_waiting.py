@@ -18,7 +18,8 @@ from contextlib import AbstractAsyncContextManager
 
 import attrs
 
-from ._exceptions import BWNumbersError, OrderFailedError, OrderTimeoutError, ValidationError
+from ._checks import check_seconds, check_text
+from ._exceptions import BWNumbersError, OrderFailedError, OrderTimeoutError
 from ._models import Notification, OrderDetails, OrderError, OrderStatus
 from ._poller import Poller, PollPolicy, is_fatal
 from ._seam import ORDERS, OrderClient, OrderKey, Waiter, WaiterRegistry, Waiters, WaiterSource
@@ -71,10 +72,8 @@ def registered(
 
 
 def check_timeout(timeout: float | None) -> None:
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
-    ):
-        raise ValidationError(f"timeout={timeout!r} must be a number of seconds > 0.")
+    if timeout is not None:
+        check_seconds("timeout", timeout)
 
 
 async def wait_for_order(
@@ -121,9 +120,9 @@ async def wait_for_order(
     loop = asyncio.get_running_loop()
     started = loop.time()
     check_timeout(timeout)
-    for name, value in (("order_id", order_id), ("customer_order_id", customer_order_id)):
-        if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise ValidationError(f"{name}={value!r} must be a non-empty string.")
+    check_text("order_id", order_id)
+    if customer_order_id is not None:
+        check_text("customer_order_id", customer_order_id)
     deadline = None if timeout is None else started + timeout
     registry, on_first_poll = resolve_waiters(waiters)
     details: OrderDetails | None = None

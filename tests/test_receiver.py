@@ -62,7 +62,12 @@ async def test_url_and_port() -> None:
         ({"password": "p"}, "both"),
         ({"path": "bw"}, "start with"),
         ({"public_url": "me.example/bw"}, "public_url"),
-        ({"max_body": 0}, "max_body"),
+        ({"max_body": 0}, "max_body=0 must be a whole number of bytes >= 1"),
+        ({"max_body": True}, "max_body=True must be a whole number"),
+        ({"read_timeout": 0}, r"read_timeout=0 must be a number of seconds > 0"),
+        ({"read_timeout": "5"}, r"read_timeout='5' must be a number of seconds"),
+        ({"unclaimed_ttl": -1}, r"unclaimed_ttl=-1 must be a number of seconds >= 0"),
+        ({"unclaimed_limit": 1.5}, r"unclaimed_limit=1.5 must be a whole number >= 0"),
     ],
 )
 def test_bad_configuration(kwargs: dict[str, object], message: str) -> None:

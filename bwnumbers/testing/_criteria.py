@@ -157,7 +157,8 @@ def from_order_type(element: str, fields: Mapping[str, str]) -> Criteria:
 
 
 def check(criteria: Criteria) -> None:
-    """Bandwidth's combination rules (wire-format §3.2)."""
+    """Bandwidth's rules for combining search criteria (GET /availableNumbers, in
+    https://dev.bandwidth.com/apis/numbers/)."""
     present = criteria.present
     if not present:
         raise SearchFault(4010, "One of more required search parameters are null or empty")
