@@ -240,7 +240,7 @@ class AmbiguousOrderError(BWNumbersError):
 
     bwnumbers looked the order up by its *customer_order_id* and did not find it, so it did
     not adopt anything and did not place a second order. Look it up again later with
-    ``client.list_orders(customer_order_id=...)`` before ordering again. The original failure
+    ``client.find_order(customer_order_id)`` before ordering again. The original failure
     is chained as ``__cause__``.
     """
 

@@ -170,7 +170,7 @@ def _log_cancelled(customer_order_id: str, order_id: str | None, exposure: _retr
         log.warning(
             "order_and_wait was cancelled while POST /orders was under way: the POST may or "
             "may not have arrived, so the order may exist; look it up by customer order id %s "
-            "with client.list_orders(customer_order_id=%r) before ordering again.",
+            "with client.find_order(%r) before ordering again.",
             customer_order_id,
             customer_order_id,
         )
