@@ -17,11 +17,14 @@ from ._exceptions import (
     ConflictError,
     DecodeError,
     ForbiddenError,
+    IdempotencyConflictError,
+    NeverCreatedError,
     NotFoundError,
     OrderFailedError,
     OrderTimeoutError,
     RateLimitError,
     ServerError,
+    StoreUnavailableError,
     TransportError,
     ValidationError,
     WaitersClosedError,
@@ -60,6 +63,7 @@ from ._seam import (
     WaiterSource,
 )
 from ._search import Search, SearchCriteria, SearchKind
+from ._store import IntentState, MemoryStore, OrderIntent, OrderStore, StoredOutcome
 from ._tokens import AccessToken
 from ._unclaimed import MemoryUnclaimedBuffer
 from ._version import __version__
@@ -77,7 +81,11 @@ __all__ = [
     "ConflictError",
     "DecodeError",
     "ForbiddenError",
+    "IdempotencyConflictError",
+    "IntentState",
+    "MemoryStore",
     "MemoryUnclaimedBuffer",
+    "NeverCreatedError",
     "NotFoundError",
     "Notification",
     "NotificationSink",
@@ -89,9 +97,11 @@ __all__ = [
     "OrderError",
     "OrderFailedError",
     "OrderHistoryEntry",
+    "OrderIntent",
     "OrderRequest",
     "OrderResult",
     "OrderStatus",
+    "OrderStore",
     "OrderSummary",
     "OrderTimeoutError",
     "OrderWaiters",
@@ -106,6 +116,8 @@ __all__ = [
     "SearchResult",
     "ServerError",
     "StatusUpdate",
+    "StoreUnavailableError",
+    "StoredOutcome",
     "Subscription",
     "TokenProvider",
     "TransportError",

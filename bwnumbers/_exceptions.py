@@ -4,7 +4,9 @@ Every exception the SDK raises on purpose derives from :class:`BWNumbersError`::
 
     BWNumbersError
     ├── ValidationError (also ValueError)      bad input, caught before any request is sent
+    │   └── IdempotencyConflictError           a customer order id re-used for another order
     ├── TransportError                         no usable HTTP answer (refused, reset, timed out)
+    │   └── StoreUnavailableError              the order store failed before the POST: nothing sent
     ├── DecodeError                            a body that is not the XML we expected
     ├── APIError                               Bandwidth answered with an error status
     │   ├── BadRequestError                    400: validation failed on Bandwidth's side
@@ -17,6 +19,7 @@ Every exception the SDK raises on purpose derives from :class:`BWNumbersError`::
     ├── AmbiguousOrderError                    POST /orders may or may not have placed the order
     ├── OrderFailedError                       the order ended FAILED
     ├── OrderTimeoutError (also TimeoutError)  the caller's timeout ran out; the order lives on
+    ├── NeverCreatedError                      a journaled order's POST never reached Bandwidth
     └── WaitersClosedError                     the receiver stopped while an order waited
 
 Messages are sentences meant for logs and people. Raw bodies live in attributes, never in the
@@ -44,11 +47,14 @@ __all__ = [
     "ConflictError",
     "DecodeError",
     "ForbiddenError",
+    "IdempotencyConflictError",
+    "NeverCreatedError",
     "NotFoundError",
     "OrderFailedError",
     "OrderTimeoutError",
     "RateLimitError",
     "ServerError",
+    "StoreUnavailableError",
     "TransportError",
     "ValidationError",
     "WaitersClosedError",
@@ -121,6 +127,50 @@ class TransportError(BWNumbersError):
         if not self.hint:
             return text
         return f"{text} {self.hint}" if text.endswith(".") else f"{text}. {self.hint}"
+
+
+class IdempotencyConflictError(ValidationError):
+    """A customer order id already in the journal was given for a different order.
+
+    Raised by ``order_and_wait`` before any request: the same customer order id resumes the
+    same order, so a call with other numbers, criteria or options under it would otherwise be
+    answered with the first order's result.
+
+    .. versionadded:: 0.2
+    """
+
+    def __init__(self, message: str, *, customer_order_id: str) -> None:
+        super().__init__(message)
+        self.customer_order_id = customer_order_id
+
+
+class StoreUnavailableError(TransportError):
+    """The order store could not be used (closed, full, its disk failing).
+
+    Raised before ``POST /orders`` when the intent cannot be recorded, so nothing was sent
+    (``request_sent`` is ``False``) and it is safe to try again. After the POST, a store
+    failure never fails an order: it is logged and retried.
+
+    .. versionadded:: 0.2
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, request_sent=False)
+
+
+class NeverCreatedError(BWNumbersError):
+    """A journaled order was not found at Bandwidth after its reconcile window.
+
+    Its ``POST /orders`` never arrived (the process died first), so nothing was ordered.
+    ``recover(..., resubmit=True)`` sends the recorded request again under the same customer
+    order id.
+
+    .. versionadded:: 0.2
+    """
+
+    def __init__(self, message: str, *, customer_order_id: str) -> None:
+        super().__init__(message)
+        self.customer_order_id = customer_order_id
 
 
 class DecodeError(BWNumbersError):

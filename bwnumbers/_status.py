@@ -23,6 +23,7 @@ class ResultSource(enum.StrEnum):
     CALLBACK = "callback"
     POLL = "poll"
     RESPONSE = "response"  # the answer to POST /orders (only ever RECEIVED or similar)
+    STORE = "store"  # the outcome recorded in the order store: a re-call made no request
 
 
 @attrs.frozen(kw_only=True)
