@@ -19,12 +19,15 @@ import bwnumbers
 from .auth import bench_auth
 from .burst import bench_burst
 from .codec import bench_codec
+from .journal import bench_journal
 from .latency import bench_latency
 from .ratelimit import bench_ratelimit
 from .receiver import bench_receiver
 from .waiting import bench_waiting
 
-BENCHMARKS = ("receiver", "burst", "waiting", "latency", "auth", "codec", "ratelimit")
+BENCHMARKS = (
+    "receiver", "burst", "waiting", "latency", "auth", "codec", "ratelimit", "journal",
+)  # fmt: skip
 
 
 def _machine() -> dict[str, Any]:
@@ -61,6 +64,8 @@ async def _run(names: list[str], quick: bool) -> dict[str, Any]:
             results[name] = await bench_ratelimit(quick=quick)
         elif name == "auth":
             results[name] = await bench_auth(quick=quick)
+        elif name == "journal":
+            results[name] = await bench_journal(quick=quick)
         else:
             results[name] = bench_codec(quick=quick)
         print(f"  {name} done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -115,7 +120,23 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                          f"{c['xmltodict_parse_us']} (bare parse)", str(c["ratio"])))  # fmt: skip
     if "ratelimit" in results:
         rows += _ratelimit_rows(results["ratelimit"])
+    if "journal" in results:
+        rows += _journal_rows(results["journal"])
     return rows
+
+
+def _journal_rows(j: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    sqlite, memory = j["sqlite"], j["memory"]
+    return [
+        (f"burst of {j['n']:,} `order_and_wait`, orders/s, SQLiteStore",
+         f"{sqlite['orders_per_s']:,}", f"{memory['orders_per_s']:,} (MemoryStore)",
+         f"{j['burst_ratio']} (goal >= {j['goal_burst_ratio']})"),
+        ("same: p50 / p99 ms, SQLiteStore", f"{sqlite['p50_ms']} / {sqlite['p99_ms']}",
+         f"{memory['p50_ms']} / {memory['p99_ms']} (MemoryStore)", ""),
+        (f"recover() of {j['n']:,} pending orders until every wait is armed, s",
+         str(j["recover_sqlite_s"]), f"{j['recover_memory_s']} (MemoryStore)",
+         f"goal <= {j['goal_recover_s']}"),
+    ]  # fmt: skip
 
 
 def _ratelimit_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:

@@ -26,6 +26,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
         ("bot_burst.py", "200 users served"),
         ("mount_in_aiohttp_app.py", "learned by callback"),
         ("other_framework.py", "learned by callback"),
+        ("restart_bot.py", "40 users served"),
     ],
 )
 def test_example_script(script: str, expected: str) -> None:
@@ -43,12 +44,17 @@ def test_example_pytest_file() -> None:
 
 
 def test_every_example_is_tested() -> None:
-    """No example is left out of this file."""
+    """No example is left out of this file.
+
+    ``restart_bot.py`` is also killed mid-burst and restarted, against an emulator the test
+    runs, in ``tests/test_restart_sigkill.py``.
+    """
     scripts = {p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_")}
     assert scripts == {
         "async_service.py",
         "bot_burst.py",
         "mount_in_aiohttp_app.py",
         "other_framework.py",
+        "restart_bot.py",
         "test_with_emulator.py",
     }
