@@ -63,6 +63,7 @@ from ._seam import (
     WaiterSource,
 )
 from ._search import Search, SearchCriteria, SearchKind
+from ._sqlite_store import SQLiteStore
 from ._store import IntentState, MemoryStore, OrderIntent, OrderStore, StoredOutcome
 from ._tokens import AccessToken
 from ._unclaimed import MemoryUnclaimedBuffer
@@ -110,6 +111,7 @@ __all__ = [
     "RateLimitStatus",
     "ResultSource",
     "RetryPolicy",
+    "SQLiteStore",
     "Search",
     "SearchCriteria",
     "SearchKind",

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from types import TracebackType
 from typing import Any, Final, Protocol
 
 import attrs
@@ -137,12 +138,14 @@ class OrderIntent:
     finished_at: float | None = None
 
     def rebuild_request(self) -> OrderRequest:
-        """The :class:`OrderRequest` this intent was recorded for."""
-        return request_from_fields(self.request)
+        """The :class:`OrderRequest` this intent was recorded for, with its customer order id."""
+        return request_from_fields(self.request, self.customer_order_id)
 
 
 class OrderStore(Protocol):
     """Where ``order_and_wait`` journals its orders: :class:`MemoryStore`, ``SQLiteStore``.
+
+    Both stores are also async context managers that call :meth:`aclose` on exit.
 
     Every method may raise :class:`~bwnumbers.StoreUnavailableError` when the store cannot be
     used (a closed database, a full disk). Only :meth:`begin` failing stops an order: the
@@ -309,13 +312,27 @@ class MemoryStore:
     def __repr__(self) -> str:
         return f"<MemoryStore unfinished={len(self._unfinished)} finished={len(self._finished)}>"
 
+    async def __aenter__(self) -> MemoryStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
     @property
     def owner(self) -> str:
         return self._owner
 
     def _check_open(self) -> None:
         if self._closed:
-            raise StoreUnavailableError("The MemoryStore is closed; nothing was recorded.")
+            raise StoreUnavailableError(
+                "This MemoryStore is closed, so nothing was recorded; give the order a store "
+                "that is open."
+            )
 
     async def begin(self, intent: OrderIntent) -> OrderIntent | None:
         self._check_open()
