@@ -223,6 +223,24 @@ async def test_a_read_only_directory_is_named(tmp_path: Path) -> None:
     _assert_one_clear_sentence(caught.value, directory / "orders.db", "directory")
 
 
+async def test_a_read_only_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file SQLite may only read (opened read-only here, as root ignores permissions) fails."""
+    path = tmp_path / "orders.db"
+    async with SQLiteStore(path) as store:
+        await store.begin(make_intent("order-1"))
+    connect = sqlite3.connect
+
+    def read_only_connect(database: str, **kwargs: Any) -> sqlite3.Connection:
+        return connect(f"file:{database}?mode=ro", uri=True, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", read_only_connect)
+    store = SQLiteStore(path)
+    with pytest.raises(StoreUnavailableError) as caught:
+        await store.get("order-1")
+    await store.aclose()
+    _assert_one_clear_sentence(caught.value, path, "read-only", "may write the file")
+
+
 async def test_a_file_that_is_not_a_database_is_named(tmp_path: Path) -> None:
     """A file that is not SQLite fails with what to do about it, and is left as it was."""
     path = tmp_path / "orders.db"
