@@ -15,6 +15,7 @@ the busy timeout, a full disk, a damaged file) are the file's, not one job's.
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import sqlite3
 import threading
@@ -24,6 +25,8 @@ from typing import Any, Final, TypeVar
 from ._exceptions import StoreUnavailableError
 
 __all__ = ["FileProblem", "SQLiteWorker", "describe_failure"]
+
+log = logging.getLogger("bwnumbers.store")
 
 T = TypeVar("T")
 
@@ -97,10 +100,6 @@ class SQLiteWorker:
     @property
     def started(self) -> bool:
         return self._thread is not None
-
-    @property
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
         # A daemon thread, so a store nobody closed cannot keep the interpreter from exiting:
@@ -181,7 +180,12 @@ class SQLiteWorker:
         )
         try:
             connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            connection.execute("PRAGMA journal_mode = WAL")
+            (mode,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
+            if str(mode).lower() != "wal":
+                # Still durable, but each commit then blocks readers and costs more fsyncs.
+                log.warning(
+                    "The order journal %s cannot use WAL (journal mode %s)", self.path, mode
+                )
             # FULL: in WAL mode each commit is fsynced before it returns, so an intent is on
             # disk before its POST is sent. NORMAL would survive a crash of the process but
             # not of the machine.

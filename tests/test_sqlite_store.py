@@ -74,7 +74,12 @@ from tests.test_store_conformance import make_intent
 
 async def main():
     store = SQLiteStore(sys.argv[1])
-    await asyncio.gather(*(store.begin(make_intent(f"order-{i}")) for i in range(50)))
+    # Large intents make a commit take long enough that a store answering before its commit
+    # would be caught: the kill would land while the commit is still being written.
+    pad = {"pad": "x" * 3000}
+    await asyncio.gather(
+        *(store.begin(make_intent(f"order-{i}", metadata=pad)) for i in range(300))
+    )
     # begin() has returned for all fifty: this is where order_and_wait sends its POSTs.
     print("begun", flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
@@ -86,7 +91,11 @@ asyncio.run(main())
 async def test_begin_is_on_disk_when_it_returns_even_if_the_process_is_killed(
     tmp_path: Path,
 ) -> None:
-    """A process SIGKILLed right after begin() returned leaves every intent in the file."""
+    """A process SIGKILLed right after begin() returned leaves every intent in the file.
+
+    This shows that begin() returns only after its commit reached the operating system; a
+    process kill cannot show the fsync (synchronous=FULL), which only a power cut would test.
+    """
     path = tmp_path / "orders.db"
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -100,7 +109,7 @@ async def test_begin_is_on_disk_when_it_returns_even_if_the_process_is_killed(
     assert (child.returncode, stdout) == (-signal.SIGKILL, b"begun\n")
     async with SQLiteStore(path) as store:
         names = {intent.customer_order_id for intent in await store.unfinished()}
-    assert names == {f"order-{i}" for i in range(50)}
+    assert names == {f"order-{i}" for i in range(300)}
 
 
 async def test_a_burst_of_writes_shares_commits(tmp_path: Path) -> None:
@@ -212,6 +221,24 @@ async def test_a_read_only_directory_is_named(tmp_path: Path) -> None:
     finally:
         directory.chmod(0o700)
     _assert_one_clear_sentence(caught.value, directory / "orders.db", "directory")
+
+
+async def test_a_read_only_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file SQLite may only read (opened read-only here, as root ignores permissions) fails."""
+    path = tmp_path / "orders.db"
+    async with SQLiteStore(path) as store:
+        await store.begin(make_intent("order-1"))
+    connect = sqlite3.connect
+
+    def read_only_connect(database: str, **kwargs: Any) -> sqlite3.Connection:
+        return connect(f"file:{database}?mode=ro", uri=True, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", read_only_connect)
+    store = SQLiteStore(path)
+    with pytest.raises(StoreUnavailableError) as caught:
+        await store.get("order-1")
+    await store.aclose()
+    _assert_one_clear_sentence(caught.value, path, "read-only", "may write the file")
 
 
 async def test_a_file_that_is_not_a_database_is_named(tmp_path: Path) -> None:
@@ -402,9 +429,10 @@ async def test_a_cancelled_caller_leaves_the_store_working(tmp_path: Path) -> No
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        await store.begin(make_intent("order-1"))
         outcome = StoredOutcome(status=OrderStatus.FAILED)
-        assert await store.finish("order-1", outcome) is True
-        stored = await store.get("order-1")
+        async with asyncio.timeout(30):  # a broken worker would hang here, not fail
+            await store.begin(make_intent("order-1"))
+            assert await store.finish("order-1", outcome) is True
+            stored = await store.get("order-1")
         assert stored is not None
         assert (stored.state, stored.outcome) == (IntentState.FINAL, outcome)

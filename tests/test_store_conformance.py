@@ -122,7 +122,9 @@ async def test_finish_is_true_once_and_freezes_the_intent(store: OrderStore) -> 
     await store.begin(make_intent("order-1"))
     assert await store.finish("order-1", COMPLETE) is True
     final = await store.get("order-1")
-    failed = StoredOutcome(status=OrderStatus.FAILED, errors=[OrderError(code=5005, description="gone")])
+    failed = StoredOutcome(
+        status=OrderStatus.FAILED, errors=[OrderError(code=5005, description="gone")]
+    )
     assert await store.finish("order-1", failed) is False
     await store.placed("order-1", "bw-late")
     await store.progress("order-1", "BACKORDERED")
