@@ -53,6 +53,7 @@ from ._ordering import (
 )
 from ._ratelimit import RateLimitStatus
 from ._receiver import CallbackReceiver
+from ._recovery import PendingOrder, recover
 from ._retry import RetryPolicy
 from ._seam import (
     NotificationSink,
@@ -106,6 +107,7 @@ __all__ = [
     "OrderSummary",
     "OrderTimeoutError",
     "OrderWaiters",
+    "PendingOrder",
     "PollPolicy",
     "RateLimitError",
     "RateLimitStatus",
@@ -133,5 +135,6 @@ __all__ = [
     "normalize_number",
     "order_and_wait",
     "parse_notification",
+    "recover",
     "wait_for_order",
 ]

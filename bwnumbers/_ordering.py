@@ -12,13 +12,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Mapping
 
-from . import _ratelimit, _retry
-from ._models import OrderFlag, OrderNumbers, OrderRequest
+from . import _ratelimit, _retry, _xml
+from ._exceptions import (
+    APIError,
+    OrderFailedError,
+    OrderTimeoutError,
+    TransportError,
+    WaitersClosedError,
+)
+from ._journal import (
+    Journal,
+    begin,
+    conflict,
+    exclusive,
+    failed_outcome,
+    resolve_store,
+    result_outcome,
+    stored_result,
+)
+from ._models import Order, OrderFlag, OrderNumbers, OrderRequest, OrderStatus
 from ._poller import PollPolicy
-from ._seam import ORDERS, OrderClient, Waiters
+from ._seam import ORDERS, OrderClient, Waiter, Waiters
 from ._search import Search
 from ._status import ResultSource, StatusHook, StatusReporter, StatusUpdate
+from ._store import OrderIntent, OrderStore, check_metadata, request_digest, request_fields
 from ._waiting import (
     OrderResult,
     check_timeout,
@@ -29,6 +49,7 @@ from ._waiting import (
 )
 
 __all__ = [
+    "OrderFlow",
     "OrderResult",
     "PollPolicy",
     "ResultSource",
@@ -56,6 +77,8 @@ async def order_and_wait(
     on_status: StatusHook | None = None,
     confirm: bool = True,
     polling: PollPolicy | None = None,
+    metadata: Mapping[str, object] | None = None,
+    store: OrderStore | None = None,
 ) -> OrderResult:
     """Order numbers and return when Bandwidth has finished the order.
 
@@ -63,6 +86,17 @@ async def order_and_wait(
     execute, and an ambiguous failure is settled with :meth:`NumbersClient.find_order`) and
     nothing is lost (a missed callback is caught by polling ``GET /orders/{id}``). Once the
     order is placed, it is waited for as :func:`wait_for_order` does.
+
+    The order is journaled in an :class:`~bwnumbers.OrderStore` (*store*, else the
+    receiver's, else a process-wide :class:`~bwnumbers.MemoryStore`): its intent before
+    ``POST /orders`` (if that fails, nothing is sent), then its order id, statuses and
+    outcome. So a call with a customer order id the store knows resumes that order instead of
+    ordering again: a finished one is answered from the store with no request
+    (``source=ResultSource.STORE``; a FAILED one raises :class:`OrderFailedError` again), one
+    being placed or waited for is waited for, and two such calls at once in one process share
+    one order. An intent whose POST may never have arrived (its process died) is looked up
+    with ``client.find_order``, adopted if found, else placed. A process that restarted picks
+    its unfinished orders up with :func:`bwnumbers.recover`.
 
     Cancelling the call does not cancel the order. Once ``POST /orders`` may have been sent,
     a WARNING on the ``bwnumbers.ordering`` logger says how to find it: by its order id once
@@ -89,12 +123,23 @@ async def order_and_wait(
             PARTIAL callbacks are always confirmed: their notification lists the numbers that
             were *attempted*, not those that failed.
         polling: the :class:`PollPolicy` of the poller.
+        metadata: a JSON-serialisable mapping of at most 4 KiB kept with the order in the
+            journal (a chat id, a customer id), so whoever recovers the order knows whom it
+            was for. A re-call keeps the first call's.
+        store: the :class:`~bwnumbers.OrderStore` to journal in (default: that of
+            *receiver*, else the process-wide one).
 
     Returns:
         An :class:`OrderResult` for COMPLETE and PARTIAL orders.
 
     Raises:
         ValidationError: bad arguments, before anything is sent.
+        IdempotencyConflictError: *customer_order_id* was used for a different order;
+            nothing was sent.
+        StoreUnavailableError: the store could not record the intent within 2 s; nothing
+            was sent. (A store failing after the POST never fails the order: that is logged
+            and retried.)
+        NeverCreatedError: *customer_order_id* is journaled as never created.
         WaitersClosedError: *receiver* was stopped already; nothing was sent.
         OrderFailedError: the order ended FAILED (codes, descriptions, failed numbers).
         OrderTimeoutError: *timeout* ran out; the order continues on Bandwidth's side.
@@ -104,6 +149,7 @@ async def order_and_wait(
         APIError, TransportError: Bandwidth refused the order, or could not be reached.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2 *metadata*, *store*: the journal, and idempotent re-calls.
     """
     started = asyncio.get_running_loop().time()
     check_timeout(timeout)
@@ -117,43 +163,199 @@ async def order_and_wait(
         partial_allowed=partial_allowed,
         back_order_requested=back_order_requested,
     )
-    deadline = None if timeout is None else started + timeout
-    registry, on_first_poll = resolve_waiters(receiver)
-    exposure = _retry.Exposure()
-    order_id: str | None = None
-    try:
-        # Registered before the POST: the callback can beat its answer.
-        async with registered(registry, (ORDERS, request.customer_order_id)) as waiter:
-            # timeout= bounds the wait at the rate-limit gate too; the POST is never cut.
-            gate_deadline = _ratelimit.deadline.set(deadline)
-            watching = _retry.exposure.set(exposure)
-            try:
-                order = await client.place_order(request)
-            finally:
-                _retry.exposure.reset(watching)
-                _ratelimit.deadline.reset(gate_deadline)
-            assert order.id is not None  # place_order guarantees an id
-            order_id = order.id
-            if waiter is not None:
-                await waiter.bind(order_id)
-            reporter = StatusReporter(on_status, order_id, request.customer_order_id)
-            reporter.report(order.status, ResultSource.RESPONSE)
-            return await wait_registered(
-                client,
+    kept = check_metadata(metadata)
+    digest = request_digest(request)
+    coid = request.customer_order_id
+    flow = OrderFlow(
+        client,
+        receiver,
+        resolve_store(store, receiver),
+        coid,
+        timeout=timeout,
+        on_status=on_status,
+        confirm=confirm,
+        polling=polling,
+        started=started,
+    )
+    now = time.time()
+    intent = OrderIntent(
+        customer_order_id=coid,
+        request_digest=digest,
+        request=request_fields(request),
+        request_xml=_xml.encode_order(request).decode(),
+        metadata=kept,
+        created_at=now,
+        deadline=None if timeout is None else now + timeout,
+    )
+
+    async def lead() -> OrderResult:
+        existing = await begin(flow.store, intent)  # before anything is sent, or nothing is
+        if existing is None:
+            return await flow.place(request, generated_id=customer_order_id is None)
+        if existing.request_digest != digest:
+            raise conflict(coid)
+        return await flow.resume(existing, request)
+
+    return await exclusive(flow.store, coid, digest, lead, deadline=flow.deadline, timeout=timeout)
+
+
+def _not_sent(error: BaseException) -> bool:
+    """Whether *error*, raised before an order id was known, proves no order was created."""
+    if isinstance(error, TransportError):
+        return not error.request_sent
+    return isinstance(error, APIError | WaitersClosedError)
+
+
+class OrderFlow:
+    """One call's way through an order: place it, or pick it up from the journal, and wait.
+
+    Shared by :func:`order_and_wait` and :meth:`PendingOrder.wait`.
+    """
+
+    def __init__(
+        self,
+        client: OrderClient,
+        waiters: Waiters,
+        store: OrderStore,
+        customer_order_id: str,
+        *,
+        timeout: float | None,
+        on_status: StatusHook | None,
+        confirm: bool,
+        polling: PollPolicy | None,
+        started: float,
+    ) -> None:
+        self.client = client
+        self.registry, self.on_first_poll = resolve_waiters(waiters)
+        self.store = store
+        self.customer_order_id = customer_order_id
+        self.timeout = timeout
+        self.deadline = None if timeout is None else started + timeout
+        self.on_status = on_status
+        self.confirm = confirm
+        self.polling = polling or PollPolicy()
+        self.started = started
+
+    def elapsed(self) -> float:
+        return asyncio.get_running_loop().time() - self.started
+
+    async def place(self, request: OrderRequest, *, generated_id: bool) -> OrderResult:
+        """POST the order (its intent is in the journal already), then wait for it."""
+        coid = self.customer_order_id
+        journal = Journal(self.store, coid)
+        exposure = _retry.Exposure()
+        order_id: str | None = None
+        cancelled = False
+        try:
+            # Registered before the POST: the callback can beat its answer.
+            async with registered(self.registry, (ORDERS, coid)) as waiter:
+                # timeout= bounds the wait at the rate-limit gate too; the POST is never cut.
+                gate_deadline = _ratelimit.deadline.set(self.deadline)
+                watching = _retry.exposure.set(exposure)
+                try:
+                    order = await self.client.place_order(request)
+                finally:
+                    _retry.exposure.reset(watching)
+                    _ratelimit.deadline.reset(gate_deadline)
+                assert order.id is not None  # place_order guarantees an id
+                order_id = order.id
+                await journal.write("placed", order_id)
+                return await self._wait(journal, waiter, order_id, order.status)
+        except asyncio.CancelledError:
+            cancelled = True
+            _log_cancelled(coid, order_id, exposure)
+            raise
+        except Exception as error:
+            # An id we made up cannot be asked for again: close its intent, so it is not
+            # left unfinished. A caller's own id stays INTENT, for a re-call to place it.
+            if generated_id and order_id is None and _not_sent(error):
+                await journal.write("never_created")
+            raise
+        finally:
+            await journal.close(flush=not cancelled)
+
+    async def resume(self, existing: OrderIntent, request: OrderRequest) -> OrderResult:
+        """Continue an order the journal knows: answer, wait, adopt, or place it."""
+        if existing.state.is_finished:
+            return stored_result(existing, self.elapsed())
+        if existing.order_id is not None:
+            return await self.wait_placed(existing.order_id)
+        # INTENT, and no call in this process leads it: its POST may have been sent by a
+        # process that died. Bandwidth knows it by customer order id if it arrived.
+        order = await self.find()
+        if order is not None and order.id is not None:
+            return await self.wait_placed(order.id, adopted=True)
+        return await self.place(request, generated_id=False)
+
+    async def find(self) -> Order | None:
+        """``client.find_order`` within the caller's *timeout*."""
+        try:
+            async with asyncio.timeout_at(self.deadline):
+                return await self.client.find_order(self.customer_order_id)
+        except TimeoutError:
+            raise self.timed_out(None) from None
+
+    def timed_out(self, order_id: str | None) -> OrderTimeoutError:
+        assert self.timeout is not None
+        return OrderTimeoutError(order_id=order_id, timeout=self.timeout)
+
+    async def wait_placed(self, order_id: str, *, adopted: bool = False) -> OrderResult:
+        """Wait for an order Bandwidth has (*adopted*: the journal does not know its id yet)."""
+        journal = Journal(self.store, self.customer_order_id)
+        cancelled = False
+        try:
+            if adopted:
+                await journal.write("placed", order_id)
+            async with registered(self.registry, (ORDERS, self.customer_order_id)) as waiter:
+                return await self._wait(journal, waiter, order_id, None)
+        except asyncio.CancelledError:
+            cancelled = True
+            log.info("The wait was cancelled; order %s continues at Bandwidth.", order_id)
+            raise
+        finally:
+            await journal.close(flush=not cancelled)
+
+    async def _wait(
+        self,
+        journal: Journal,
+        waiter: Waiter | None,
+        order_id: str,
+        response_status: OrderStatus | None,
+    ) -> OrderResult:
+        if waiter is not None:
+            await waiter.bind(order_id)
+        reporter = StatusReporter(self._hook(journal), order_id, self.customer_order_id)
+        if response_status is not None:
+            reporter.report(response_status, ResultSource.RESPONSE)
+        try:
+            result = await wait_registered(
+                self.client,
                 waiter,
                 reporter,
                 order_id=order_id,
-                customer_order_id=request.customer_order_id,
-                deadline=deadline,
-                timeout=timeout,
-                confirm=confirm,
-                polling=polling or PollPolicy(),
-                started=started,
-                on_first_poll=on_first_poll,
+                customer_order_id=self.customer_order_id,
+                deadline=self.deadline,
+                timeout=self.timeout,
+                confirm=self.confirm,
+                polling=self.polling,
+                started=self.started,
+                on_first_poll=self.on_first_poll,
             )
-    except asyncio.CancelledError:
-        _log_cancelled(request.customer_order_id, order_id, exposure)
-        raise
+        except OrderFailedError as error:
+            await journal.write("finish", failed_outcome(error))
+            raise
+        await journal.write("finish", result_outcome(result))
+        return result
+
+    def _hook(self, journal: Journal) -> StatusHook:
+        user = self.on_status
+
+        def hook(update: StatusUpdate) -> Awaitable[None] | None:
+            if update.source is not ResultSource.RESPONSE:  # placed() says RECEIVED already
+                journal.note("progress", str(update.status))
+            return user(update) if user is not None else None
+
+        return hook
 
 
 def _log_cancelled(customer_order_id: str, order_id: str | None, exposure: _retry.Exposure) -> None:

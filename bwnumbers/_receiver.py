@@ -26,6 +26,7 @@ from ._checks import check_absolute_url, check_both_or_neither, check_seconds, c
 from ._exceptions import DecodeError, ValidationError
 from ._lifecycle import StartStop
 from ._models import Notification
+from ._store import OrderStore
 from ._unclaimed import DEFAULT_UNCLAIMED_LIMIT, DEFAULT_UNCLAIMED_TTL
 from ._waiters import OrderWaiters
 from ._xml import parse_notification
@@ -84,8 +85,13 @@ class CallbackReceiver(StartStop):
             its errors are logged, never returned to Bandwidth.
         ssl_context: serve HTTPS with this context.
         waiters: share an existing :class:`OrderWaiters` (default: a new one).
+        store: the journal of orders waited for here (an :class:`~bwnumbers.OrderStore`,
+            such as ``SQLiteStore(path)`` to survive restarts), given to the new
+            :class:`OrderWaiters`; default: a new :class:`~bwnumbers.MemoryStore`. With
+            *waiters*, give it to those instead.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.2 *store*.
     """
 
     def __init__(
@@ -105,7 +111,13 @@ class CallbackReceiver(StartStop):
         ssl_context: ssl.SSLContext | None = None,
         waiters: OrderWaiters | None = None,
         realm: str = "bwnumbers",
+        store: OrderStore | None = None,
     ) -> None:
+        if waiters is not None and store is not None and waiters.store is not store:
+            raise ValidationError(
+                "Give store= to the OrderWaiters you pass as waiters=, not to the receiver: "
+                "the store belongs to the waiters."
+            )
         check_both_or_neither(
             "username", username, "password", password, purpose="for the receiver"
         )
@@ -123,8 +135,12 @@ class CallbackReceiver(StartStop):
         self.max_body = max_body
         self.read_timeout = read_timeout
         self.on_notification = on_notification
-        self.waiters = waiters or OrderWaiters(
-            unclaimed_limit=unclaimed_limit, unclaimed_ttl=unclaimed_ttl
+        self.waiters = (
+            waiters
+            if waiters is not None
+            else OrderWaiters(
+                unclaimed_limit=unclaimed_limit, unclaimed_ttl=unclaimed_ttl, store=store
+            )
         )
         self._ssl_context = ssl_context
         self._credentials = (
@@ -170,6 +186,11 @@ class CallbackReceiver(StartStop):
         auth = "basic" if self._credentials else "none"
         where = f"url={self.url!r}" if self.public_url or self._bound else f"path={self.path!r}"
         return f"<CallbackReceiver {where} auth={auth} waiting={len(self.waiters)}>"
+
+    @property
+    def store(self) -> OrderStore:
+        """The journal of the orders waited for here: that of :attr:`waiters`."""
+        return self.waiters.store
 
     @property
     def url(self) -> str:

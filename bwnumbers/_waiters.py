@@ -20,6 +20,7 @@ from typing import Final
 from ._exceptions import WaitersClosedError
 from ._models import Notification
 from ._seam import OrderKey, UnclaimedBuffer, notification_keys
+from ._store import MemoryStore, OrderStore
 from ._unclaimed import DEFAULT_UNCLAIMED_LIMIT, DEFAULT_UNCLAIMED_TTL, MemoryUnclaimedBuffer
 
 __all__ = ["LocalWaiter", "OrderWaiters"]
@@ -120,10 +121,13 @@ class OrderWaiters:
         unclaimed_limit: how many notifications nobody waits for are kept (oldest dropped).
         unclaimed_ttl: seconds an unclaimed notification is kept.
         clock: a monotonic clock in seconds (tests pass a fake).
+        store: the journal of the orders that wait here, :attr:`store` (default: a new
+            :class:`~bwnumbers.MemoryStore`); ``order_and_wait`` and ``recover`` use it.
 
     .. versionadded:: 0.1
     .. versionchanged:: 0.2
-       :meth:`register` is an async context manager keyed by ``(order type, id)``.
+       :meth:`register` is an async context manager keyed by ``(order type, id)``;
+       *store*.
     """
 
     def __init__(
@@ -133,7 +137,9 @@ class OrderWaiters:
         unclaimed_limit: int = DEFAULT_UNCLAIMED_LIMIT,
         unclaimed_ttl: float = DEFAULT_UNCLAIMED_TTL,
         clock: Callable[[], float] = time.monotonic,
+        store: OrderStore | None = None,
     ) -> None:
+        self.store: OrderStore = store if store is not None else MemoryStore()
         self.unclaimed: UnclaimedBuffer = (
             unclaimed
             if unclaimed is not None
