@@ -167,4 +167,8 @@ async def serve_burst(
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
-    raise SystemExit(asyncio.run(main()))
+    try:
+        raise SystemExit(asyncio.run(main()))
+    except KeyboardInterrupt:
+        # The orders under way are in the journal: the next start finishes them.
+        raise SystemExit("stopped; run me again to finish the orders under way") from None

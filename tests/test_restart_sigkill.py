@@ -11,9 +11,11 @@ intent left in the file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -59,9 +61,11 @@ class Child:
 
     async def finish(self) -> list[str]:
         """Every line, once the child exited 0."""
-        await self.until(lambda _: self.process.stdout is None or self.process.stdout.at_eof())
+        assert self.process.stdout is not None
         async with asyncio.timeout(PATIENCE):
+            rest = await self.process.stdout.read()
             await self.process.wait()
+        self.lines += rest.decode().splitlines()
         assert self.process.returncode == 0, self.output()
         return self.lines
 
@@ -122,6 +126,12 @@ async def unfinished(journal: Path) -> list[bwnumbers.OrderIntent]:
         return await store.unfinished()
 
 
+def states_in_file(journal: Path) -> dict[str, int]:
+    """How many rows of the file are in each state, read with plain sqlite3."""
+    with contextlib.closing(sqlite3.connect(journal)) as database:
+        return dict(database.execute("SELECT state, count(*) FROM intents GROUP BY state"))
+
+
 async def stored(journal: Path, customer_order_id: str) -> bwnumbers.OrderIntent | None:
     async with bwnumbers.SQLiteStore(journal) as store:
         return await store.get(customer_order_id)
@@ -171,6 +181,7 @@ async def test_bot_killed_with_100_orders_in_flight_recovers_all_of_them(
     assert {intent.state for intent in intents} == {bwnumbers.IntentState.FINAL}
     no_duplicates(bandwidth, [intent.customer_order_id for intent in intents])
     assert await unfinished(journal) == []
+    assert states_in_file(journal) == {"FINAL": 100}
 
 
 async def _all_intents(journal: Path, bandwidth: BandwidthEmulator) -> list[bwnumbers.OrderIntent]:
