@@ -116,9 +116,10 @@ async def children(
         return started[-1]
 
     yield start
-    for child in started:
-        if child.process.returncode is None:
-            await child.kill()
+    for child in started:  # those a failed test left behind, running or not yet reaped
+        with contextlib.suppress(ProcessLookupError):
+            child.process.kill()
+        await child.process.wait()
 
 
 async def unfinished(journal: Path) -> list[bwnumbers.OrderIntent]:
