@@ -126,7 +126,7 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 
 def _journal_rows(j: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    sqlite, memory = j["sqlite"], j["memory"]
+    sqlite, memory, store = j["sqlite"], j["memory"], j["store_only"]
     return [
         (f"burst of {j['n']:,} `order_and_wait`, orders/s, SQLiteStore",
          f"{sqlite['orders_per_s']:,}", f"{memory['orders_per_s']:,} (MemoryStore)",
@@ -136,6 +136,9 @@ def _journal_rows(j: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         (f"recover() of {j['n']:,} pending orders until every wait is armed, s",
          str(j["recover_sqlite_s"]), f"{j['recover_memory_s']} (MemoryStore)",
          f"goal <= {j['goal_recover_s']}"),
+        (f"journal alone: {j['n']:,} x begin + placed + finish, orders/s (commits)",
+         f"{store['sqlite']['orders_per_s']:,} ({store['sqlite']['commits']})",
+         f"{store['memory']['orders_per_s']:,} (MemoryStore)", ""),
     ]  # fmt: skip
 
 
