@@ -231,6 +231,7 @@ class Journal:
         self._queue: collections.deque[tuple[str, tuple[object, ...]]] = collections.deque()
         self._worker: asyncio.Task[None] | None = None
         self._warned = False
+        self._closed = False
         # Notes can come from outside the loop (a receiver fed by another thread's loop
         # runner, a test stepping the loop): the worker runs on the call's loop regardless.
         self._loop = asyncio.get_running_loop()
@@ -247,6 +248,8 @@ class Journal:
 
     def note(self, method: str, *args: object) -> None:
         """Write soon, after the writes before it, without waiting (a status, say)."""
+        if self._closed:  # a late status from a registry that outlives the wait
+            return
         self._queue.append((method, args))
         if self._worker is None or self._worker.done():
             self._worker = self._loop.create_task(self._drain())
@@ -283,6 +286,7 @@ class Journal:
 
     async def close(self, *, flush: bool) -> None:
         """End the retries: first, with *flush*, give them :data:`FLUSH_BUDGET` seconds."""
+        self._closed = True
         worker, self._worker = self._worker, None
         if worker is None:
             return
