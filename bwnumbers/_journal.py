@@ -225,12 +225,16 @@ class Journal:
     in the journal (the intent INTENT or PLACED), which :func:`bwnumbers.recover` picks up.
     """
 
+    # Thousands wait at once in a burst: slots, and a queue only once a write was refused.
+    __slots__ = ("_closed", "_loop", "_queue", "_warned", "_worker", "customer_order_id", "store")
+
     def __init__(self, store: OrderStore, customer_order_id: str) -> None:
         self.store = store
         self.customer_order_id = customer_order_id
-        self._queue: collections.deque[tuple[str, tuple[object, ...]]] = collections.deque()
+        self._queue: collections.deque[tuple[str, tuple[object, ...]]] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._warned = False
+        self._closed = False
         # Notes can come from outside the loop (a receiver fed by another thread's loop
         # runner, a test stepping the loop): the worker runs on the call's loop regardless.
         self._loop = asyncio.get_running_loop()
@@ -247,6 +251,10 @@ class Journal:
 
     def note(self, method: str, *args: object) -> None:
         """Write soon, after the writes before it, without waiting (a status, say)."""
+        if self._closed:  # a late status from a registry that outlives the wait
+            return
+        if self._queue is None:
+            self._queue = collections.deque()
         self._queue.append((method, args))
         if self._worker is None or self._worker.done():
             self._worker = self._loop.create_task(self._drain())
@@ -268,6 +276,7 @@ class Journal:
         )
 
     async def _drain(self) -> None:
+        assert self._queue is not None
         delay = RETRY_FIRST
         while self._queue:
             method, args = self._queue[0]
@@ -283,6 +292,7 @@ class Journal:
 
     async def close(self, *, flush: bool) -> None:
         """End the retries: first, with *flush*, give them :data:`FLUSH_BUDGET` seconds."""
+        self._closed = True
         worker, self._worker = self._worker, None
         if worker is None:
             return

@@ -212,6 +212,20 @@ class OrderFlow:
     Shared by :func:`order_and_wait` and :meth:`PendingOrder.wait`.
     """
 
+    __slots__ = (
+        "client",
+        "confirm",
+        "customer_order_id",
+        "deadline",
+        "on_first_poll",
+        "on_status",
+        "polling",
+        "registry",
+        "started",
+        "store",
+        "timeout",
+    )
+
     def __init__(
         self,
         client: OrderClient,
