@@ -150,7 +150,6 @@ def count(lines: list[str], text: str) -> int:
 # ---------------------------------------------------------------------- A16, and the example
 
 
-@pytest.mark.slow
 async def test_bot_killed_with_100_orders_in_flight_recovers_all_of_them(
     bandwidth: BandwidthEmulator, children: Callable[..., Any], tmp_path: Path
 ) -> None:
