@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
 import tempfile
 from collections.abc import Awaitable, Iterator, Sequence
@@ -102,7 +101,7 @@ def on_status(user: str) -> bwnumbers.StatusHook:
 async def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     async with account() as (client, site_id, emulator):
-        site_id = site_id or os.environ.get("BW_SITE_ID", "743")  # the emulator's site
+        site_id = site_id or "743"  # BW_SITE_ID unset: the site `bwnumbers emulator` has
         with journal_path(args.journal, emulator is not None) as path:
             async with (
                 bwnumbers.SQLiteStore(path) as store,
