@@ -184,6 +184,30 @@ async def test_bot_killed_with_100_orders_in_flight_recovers_all_of_them(
     assert states_in_file(journal) == {"FINAL": 100}
 
 
+async def test_bot_stopped_with_ctrl_c_finishes_its_orders_on_the_next_start(
+    bandwidth: BandwidthEmulator, children: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Ctrl-C (SIGINT) cancels the waits, not the orders: the journal keeps them for a restart."""
+    journal = tmp_path / "bot.sqlite3"
+    args = ("--journal", journal, "--pace", 0, "--area-code", EMPTY_AREA)
+    bot = await children(EXAMPLES / "restart_bot.py", *args, "--users", 10)
+    await bot.until(lambda lines: count(lines, "is BACKORDERED") == 10)
+    bot.process.send_signal(signal.SIGINT)
+    async with asyncio.timeout(PATIENCE):
+        assert await bot.process.wait() == 1
+    assert "run me again" in bot.stderr.read_text()
+    assert len(await unfinished(journal)) == 10
+
+    again = await children(EXAMPLES / "restart_bot.py", *args, "--users", 0)
+    await again.until(lambda lines: count(lines, "recovering 10 orders") == 1)
+    bandwidth.add_numbers(f"{EMPTY_AREA}555{i:04d}" for i in range(10))
+    lines = await again.finish()
+
+    assert count(lines, ": COMPLETE 332555") == 10
+    assert bandwidth.order_count == 10
+    assert states_in_file(journal) == {"FINAL": 10}
+
+
 async def _all_intents(journal: Path, bandwidth: BandwidthEmulator) -> list[bwnumbers.OrderIntent]:
     """The journal's intents of every order the emulator holds."""
     async with bandwidth.client() as client, bwnumbers.SQLiteStore(journal) as store:
