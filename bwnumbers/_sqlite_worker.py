@@ -15,14 +15,20 @@ the busy timeout, a full disk, a damaged file) are the file's, not one job's.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+import os
 import queue
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 from ._exceptions import StoreUnavailableError
+
+# No fcntl on Windows: one process per file is then only documented, not enforced.
+fcntl: Any = None if sys.platform == "win32" else importlib.import_module("fcntl")
 
 __all__ = ["FileProblem", "SQLiteWorker", "describe_failure"]
 
@@ -94,6 +100,7 @@ class SQLiteWorker:
         self._queue: queue.SimpleQueue[_Job | _Stop] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._connection: sqlite3.Connection | None = None
+        self._lock_fd: int | None = None
         #: Write transactions committed so far (read from the loop; written by the worker).
         self.commits = 0
 
@@ -179,6 +186,7 @@ class SQLiteWorker:
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=True
         )
         try:
+            self._lock_fd = _lock_exclusively(self.path)
             connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             (mode,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
             if str(mode).lower() != "wal":
@@ -195,6 +203,7 @@ class SQLiteWorker:
             connection.execute("COMMIT")
         except BaseException:
             connection.close()
+            self._unlock()
             raise
         self.commits += 1
         self._connection = connection
@@ -214,6 +223,12 @@ class SQLiteWorker:
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.close()
+        self._unlock()
+
+    def _unlock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the lock
 
     def _settle(self, settlements: list[_Settlement]) -> None:
         by_loop: dict[asyncio.AbstractEventLoop, list[_Settlement]] = {}
@@ -234,6 +249,32 @@ def _resolve(settlements: list[_Settlement]) -> None:
             future.set_exception(error)
         else:
             future.set_result(result)
+
+
+def _lock_exclusively(path: str) -> int | None:
+    """Hold an exclusive lock on ``<path>.lock`` while the connection is open.
+
+    A journal serves one process: two processes recovering the same file would each resend
+    the intents the other still has in flight, and order twice. SQLite's own locks cannot say
+    "open elsewhere" (WAL lets many connections in), so an advisory lock does; the kernel drops
+    it when its process dies, SIGKILL included, so a restart on the same file is never refused.
+    """
+    if fcntl is None:  # pragma: no cover - Windows
+        return None
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise FileProblem(
+            "another process (or another SQLiteStore in this one) has it open",
+            "a journal serves one process, so give each process a file of its own (several "
+            "instances of a service share a RedisStore instead) or close the other store first",
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _failure(action: str, worker: SQLiteWorker, error: Exception) -> StoreUnavailableError:

@@ -159,17 +159,49 @@ async def test_the_connection_is_wal_and_synchronous_full(
         check.close()
 
 
-async def test_finishing_one_order_from_two_stores_is_true_once(tmp_path: Path) -> None:
-    """Two stores (two connections) on one file finishing the same orders: True once each."""
+async def test_a_second_store_on_the_same_file_is_refused(tmp_path: Path) -> None:
+    """One journal, one process: a second store (or process) on the file is refused until the
+    first closes, since two would each resend the other's orders in flight."""
     path = tmp_path / "orders.db"
-    async with SQLiteStore(path) as one, SQLiteStore(path) as two:
-        names = [f"order-{i}" for i in range(20)]
-        for name in names:
-            await one.begin(make_intent(name))
-        results = await asyncio.gather(
-            *(store.finish(name, COMPLETE) for name in names for store in (one, two, one, two))
-        )
-    assert results.count(True) == len(names)
+    async with SQLiteStore(path) as one:
+        await one.begin(make_intent("order-1"))
+        with pytest.raises(StoreUnavailableError) as refused:
+            async with SQLiteStore(path):
+                pass
+        _assert_one_clear_sentence(refused.value, path, "another process", "file of its own")
+        assert await one.get("order-1") is not None  # the first store is unaffected
+    async with SQLiteStore(path) as two:  # once closed, the file is free again
+        assert await two.get("order-1") is not None
+
+
+async def test_another_process_holding_the_file_is_refused(tmp_path: Path) -> None:
+    """The lock is per process too, and a killed holder leaves no stale lock behind."""
+    path = tmp_path / "orders.db"
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import asyncio, sys\n"
+        "from bwnumbers import SQLiteStore\n"
+        "async def main():\n"
+        "    store = SQLiteStore(sys.argv[1])\n"
+        "    await store.unfinished()\n"
+        "    print('open', flush=True)\n"
+        "    await asyncio.sleep(60)\n"
+        "asyncio.run(main())\n",
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None
+        assert await asyncio.wait_for(holder.stdout.readline(), 30) == b"open\n"
+        with pytest.raises(StoreUnavailableError, match="another process"):
+            async with SQLiteStore(path):
+                pass
+    finally:
+        holder.kill()
+        await holder.wait()
+    async with SQLiteStore(path) as after_kill:
+        assert await after_kill.unfinished() == []
 
 
 def _assert_one_clear_sentence(error: StoreUnavailableError, path: Path, *words: str) -> None:
