@@ -20,7 +20,9 @@ from yarl import URL
 
 import bwnumbers
 from bwnumbers import _retry
+from bwnumbers.testing import BandwidthEmulator
 from tests.fake_transport import FakeTransport
+from tests.journaling import RequestLog, counted_client
 
 if TYPE_CHECKING:
     from aioresponses import aioresponses
@@ -129,3 +131,17 @@ async def client(sleeps: list[float]) -> AsyncIterator[bwnumbers.NumbersClient]:
         account_id=ACCOUNT, access_token=TOKEN, base_url=BASE
     ) as numbers_client:
         yield numbers_client
+
+
+@pytest.fixture
+async def counted(
+    bandwidth_emulator: BandwidthEmulator,
+) -> AsyncIterator[tuple[bwnumbers.NumbersClient, RequestLog]]:
+    """A client on the emulator and the log of the HTTP requests it sends (journal tests)."""
+    async with counted_client(bandwidth_emulator) as pair:
+        yield pair
+
+
+@pytest.fixture
+def requests(counted: tuple[bwnumbers.NumbersClient, RequestLog]) -> RequestLog:
+    return counted[1]

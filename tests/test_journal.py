@@ -32,27 +32,15 @@ from bwnumbers import (
     order_and_wait,
 )
 from bwnumbers.testing import BandwidthEmulator
-from tests.journaling import FlakyStore, RequestLog, counted_client
+from tests.journaling import FlakyStore, RequestLog
 
 FAST = PollPolicy(first_poll=0.2, interval=0.2, max_interval=0.5)
 
 
 @pytest.fixture
-async def counted(
-    bandwidth_emulator: BandwidthEmulator,
-) -> AsyncIterator[tuple[NumbersClient, RequestLog]]:
-    async with counted_client(bandwidth_emulator) as pair:
-        yield pair
-
-
-@pytest.fixture
 async def client(counted: tuple[NumbersClient, RequestLog]) -> NumbersClient:
+    """The emulator's client, its requests counted (``counted`` is in conftest.py)."""
     return counted[0]
-
-
-@pytest.fixture
-def requests(counted: tuple[NumbersClient, RequestLog]) -> RequestLog:
-    return counted[1]
 
 
 @pytest.fixture

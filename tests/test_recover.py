@@ -26,28 +26,16 @@ from bwnumbers import (
     StoredOutcome,
 )
 from bwnumbers.testing import BandwidthEmulator
-from tests.journaling import RequestLog, counted_client, dead_intent
+from tests.journaling import RequestLog, dead_intent
 
 FAST = PollPolicy(first_poll=0.2, interval=0.1, max_interval=0.2)
 NUMBER = "5402278098"
 
 
 @pytest.fixture
-async def counted(
-    bandwidth_emulator: BandwidthEmulator,
-) -> AsyncIterator[tuple[NumbersClient, RequestLog]]:
-    async with counted_client(bandwidth_emulator) as pair:
-        yield pair
-
-
-@pytest.fixture
 async def client(counted: tuple[NumbersClient, RequestLog]) -> NumbersClient:
+    """The emulator's client, its requests counted (``counted`` is in conftest.py)."""
     return counted[0]
-
-
-@pytest.fixture
-def requests(counted: tuple[NumbersClient, RequestLog]) -> RequestLog:
-    return counted[1]
 
 
 @pytest.fixture
