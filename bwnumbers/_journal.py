@@ -24,6 +24,7 @@ from ._exceptions import (
     OrderTimeoutError,
     StoreUnavailableError,
 )
+from ._models import OrderStatus
 from ._status import ResultSource
 from ._store import IntentState, MemoryStore, OrderIntent, OrderStore, StoredOutcome
 from ._waiting import OrderResult
@@ -136,7 +137,7 @@ def stored_result(intent: OrderIntent, elapsed: float) -> OrderResult:
         raise never_created_error(coid, "its POST /orders never reached Bandwidth.")
     outcome = intent.outcome
     order_id = intent.order_id or ""
-    if str(outcome.status) == "FAILED":
+    if outcome.status is OrderStatus.FAILED:
         raise OrderFailedError(
             order_id=order_id, errors=outcome.errors, failed_numbers=outcome.failed_numbers
         )
