@@ -17,6 +17,8 @@ from . import _auth, _rate_sharing, _ratelimit, _retry, _xml
 from ._api_errors import api_error
 from ._exceptions import APIError, BWNumbersError
 from ._retry import RetryPolicy
+from ._shared import shared
+from ._store import OrderStore
 from ._transport import Request, Response, Transport
 
 __all__ = ["ApiBase", "ClientState", "location_id"]
@@ -55,6 +57,7 @@ class ApiBase:
     _max_rate: Mapping[str, float]
     _gate: _ratelimit.RateGate | None
     _state: ClientState
+    store: OrderStore | None
 
     def _open_transport(self) -> Transport:
         """The transport, once it is certain that this client is not closed."""
@@ -68,6 +71,10 @@ class ApiBase:
             origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.base_url))
             self._gate = _rate_sharing.shared.attach(origin, self.account_id)
             self._gate.pace(self._max_rate)
+            store = shared(self.store)
+            if store is not None:  # a 429 here pauses every instance
+                store.use_client(self)  # type: ignore[arg-type]  # a NumbersClient
+                store.share_rate_limits(self._gate)
         return self._gate
 
     def _url(self, path: str) -> str:

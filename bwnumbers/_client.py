@@ -31,6 +31,8 @@ from ._orders import OrderMethods
 from ._ratelimit import RateLimitStatus
 from ._retry import RetryPolicy
 from ._search import Search, SearchCriteria
+from ._shared import shared
+from ._store import OrderStore
 from ._subscriptions import SubscriptionMethods
 from ._tokens import AccessToken
 from ._transport import AiohttpTransport, Transport
@@ -86,6 +88,12 @@ class NumbersClient(OrderMethods, SubscriptionMethods):
         ssl_context: the TLS context for https; certificates are verified by default.
         allow_insecure_http: permit ``http://`` to a non-loopback host for *base_url* and
             *token_url* (never do this with real credentials).
+        store: the :class:`~bwnumbers.OrderStore` ``order_and_wait`` and ``recover`` journal
+            in when they are given neither *store* nor a receiver (a receiver's own store
+            comes first). Give the receiver and the client the same store. A store
+            shared by the instances of a service (``bwnumbers.redis.RedisStore``) also shares
+            the account's rate-limit gates: a 429 seen by one instance pauses that group of
+            requests on all of them.
         _transport: private, for bwnumbers' own tests: an object whose ``async send(request)``
             returns a ``Response`` in place of the aiohttp request (then *session* and
             *ssl_context* are unused); it may change without notice.
@@ -98,6 +106,7 @@ class NumbersClient(OrderMethods, SubscriptionMethods):
     .. versionchanged:: 0.2
        OAuth 2.0 client credentials and *access_token*; Basic is deprecated; the default
        *base_url* is ``https://api.bandwidth.com/api``.
+    .. versionchanged:: 0.3 *store*.
     """
 
     def __init__(
@@ -119,6 +128,7 @@ class NumbersClient(OrderMethods, SubscriptionMethods):
         max_rate: Mapping[str, float] | None = None,
         ssl_context: ssl.SSLContext | None = None,
         allow_insecure_http: bool = False,
+        store: OrderStore | None = None,
         _transport: Transport | None = None,
     ) -> None:
         self.account_id = check_id("account_id", account_id)
@@ -137,6 +147,7 @@ class NumbersClient(OrderMethods, SubscriptionMethods):
         self.retry = retry or RetryPolicy()
         self._max_rate = _rate_sharing.check_max_rate(max_rate)
         self._gate = None
+        self.store = store
         self._timeout = timeout
         self._connect_timeout = connect_timeout
         self._user_agent = f"bwnumbers/{__version__}"
@@ -218,6 +229,9 @@ class NumbersClient(OrderMethods, SubscriptionMethods):
         self._state = ClientState.CLOSED
         await self._auth.aclose()
         if self._gate is not None:
+            store = shared(self.store)
+            if store is not None:
+                store.unshare_rate_limits(self._gate)
             _rate_sharing.shared.detach(self._gate)
             self._gate = None
         if self._own_transport is not None:

@@ -66,12 +66,12 @@ def default_store() -> MemoryStore:
     return _default
 
 
-def resolve_store(store: OrderStore | None, waiters: object) -> OrderStore:
+def resolve_store(store: OrderStore | None, waiters: object, client: object = None) -> OrderStore:
     """*store* if given, else that of the waiters (a receiver's or registry's), else the
-    process default."""
+    client's (``NumbersClient(store=...)``), else the process default."""
     if store is not None:
         return store
-    for holder in (waiters, getattr(waiters, "waiters", None)):
+    for holder in (waiters, getattr(waiters, "waiters", None), client):
         found: OrderStore | None = getattr(holder, "store", None)
         if found is not None:
             return found

@@ -37,6 +37,7 @@ from ._models import Order, OrderFlag, OrderNumbers, OrderRequest, OrderStatus
 from ._poller import PollPolicy
 from ._seam import ORDERS, OrderClient, Waiter, Waiters
 from ._search import Search
+from ._shared import attach_account, replay_recorded
 from ._status import ResultSource, StatusHook, StatusReporter, StatusUpdate
 from ._store import OrderIntent, OrderStore, check_metadata, request_digest, request_fields
 from ._waiting import (
@@ -169,7 +170,7 @@ async def order_and_wait(
     flow = OrderFlow(
         client,
         receiver,
-        resolve_store(store, receiver),
+        resolve_store(store, receiver, client),
         coid,
         timeout=timeout,
         on_status=on_status,
@@ -187,6 +188,8 @@ async def order_and_wait(
         created_at=now,
         deadline=None if timeout is None else now + timeout,
     )
+
+    attach_account(flow.store, client)  # a shared store names its keys by the account
 
     async def lead() -> OrderResult:
         existing = await begin(flow.store, intent)  # before anything is sent, or nothing is
@@ -321,6 +324,8 @@ class OrderFlow:
             if adopted:
                 await journal.write("placed", order_id)
             async with registered(self.registry, (ORDERS, self.customer_order_id)) as waiter:
+                if waiter is not None:  # a callback routed here before anyone waited for it
+                    await replay_recorded(self.store, self.customer_order_id)
                 return await self._wait(journal, waiter, order_id, None)
         except asyncio.CancelledError:
             cancelled = True

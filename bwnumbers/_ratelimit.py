@@ -40,7 +40,7 @@ import contextvars
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
 import attrs
@@ -265,6 +265,9 @@ class RateGate:
 
     def __init__(self) -> None:
         self._groups: dict[str, _Group] = {}
+        # Told of every closing a 429 of ours caused: a shared store passes it to the other
+        # instances of the account (bwnumbers.redis), which call close_until().
+        self.listeners: list[Callable[[str, float], None]] = []
 
     def _group(self, name: str) -> _Group:
         group = self._groups.get(name)
@@ -388,6 +391,8 @@ class RateGate:
                 if length >= 0.5:
                     group.window_length = min(group.window_length or length, length)
             group.closed_until = reset_at
+            for listener in self.listeners:
+                listener(group.name, reset_at)
             if first_of_window:
                 log.info(
                     "%s: Bandwidth's rate limit reached after %d accepted request(s); requests "
@@ -401,6 +406,22 @@ class RateGate:
             group.wake_all_in(asyncio.get_running_loop(), group.closed_until - now)
         else:
             group.wake_all()  # the window rolled over already: everyone looks for room
+
+    def close_until(self, name: str, reset_at: float) -> None:
+        """Another instance of the account got a 429: hold group *name* until *reset_at*."""
+        now = time.time()
+        group = self._group(name)
+        if reset_at <= now or (group.closed_until is not None and group.closed_until >= reset_at):
+            return
+        group.closed_until = reset_at
+        log.info(
+            "%s: another instance reached Bandwidth's rate limit; requests of this group wait "
+            "until %s (%.1f s)",
+            name,
+            time.strftime("%H:%M:%S", time.gmtime(reset_at)) + " UTC",
+            reset_at - now,
+        )
+        group.wake_all_in(asyncio.get_running_loop(), reset_at - now)
 
     def abandon(self, ticket: Ticket) -> None:
         """Give back a ticket whose request ended without an answer (failed or cancelled)."""

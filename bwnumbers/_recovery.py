@@ -21,6 +21,7 @@ from ._models import OrderRequest
 from ._ordering import OrderFlow
 from ._poller import PollPolicy
 from ._seam import OrderClient, Waiters
+from ._shared import attach_account
 from ._status import StatusHook
 from ._store import OrderIntent, OrderStore, request_from_fields
 from ._waiting import OrderResult, check_timeout
@@ -221,7 +222,8 @@ async def recover(
     .. versionadded:: 0.2
     """
     check_seconds("reconcile_window", reconcile_window, allow_zero=True)
-    journal = resolve_store(store, waiters)
+    journal = resolve_store(store, waiters, client)
+    attach_account(journal, client)
     try:
         await journal.prune()
         intents = await journal.unfinished()

@@ -19,7 +19,8 @@ from typing import Final
 
 from ._exceptions import WaitersClosedError
 from ._models import Notification
-from ._seam import OrderKey, UnclaimedBuffer, notification_keys
+from ._seam import ORDERS, OrderKey, UnclaimedBuffer, notification_keys
+from ._shared import shared
 from ._store import MemoryStore, OrderStore
 from ._unclaimed import DEFAULT_UNCLAIMED_LIMIT, DEFAULT_UNCLAIMED_TTL, MemoryUnclaimedBuffer
 
@@ -122,7 +123,10 @@ class OrderWaiters:
         unclaimed_ttl: seconds an unclaimed notification is kept.
         clock: a monotonic clock in seconds (tests pass a fake).
         store: the journal of the orders that wait here, :attr:`store` (default: a new
-            :class:`~bwnumbers.MemoryStore`); ``order_and_wait`` and ``recover`` use it.
+            :class:`~bwnumbers.MemoryStore`); ``order_and_wait`` and ``recover`` use it. A
+            store shared by several instances (``bwnumbers.redis.RedisStore``) also gets the
+            notifications no waiter here claims, and routes them to the instance whose order
+            they are, instead of this process's unclaimed buffer.
 
     .. versionadded:: 0.1
     .. versionchanged:: 0.2
@@ -149,6 +153,9 @@ class OrderWaiters:
         self._by_key: dict[str, dict[str, LocalWaiter]] = {}
         self._waiters: set[LocalWaiter] = set()
         self._closed = False
+        self._shared = shared(store)
+        if self._shared is not None:
+            self._shared.attach(self)
 
     def __len__(self) -> int:
         """How many orders are waiting."""
@@ -177,24 +184,54 @@ class OrderWaiters:
         return LocalWaiter(self, key)
 
     def deliver(self, notification: Notification) -> bool:
-        """Hand a notification to its waiter; returns ``False`` if it went to the buffer."""
+        """Hand a notification to its waiter; returns ``False`` if no waiter here took it.
+
+        Then it goes to the unclaimed buffer, or with a shared store, to the store, which
+        routes it to the instance waiting for it (soon: this method does not wait for that).
+        """
+        if self._shared is None:
+            return self.deliver_here(notification)
+        if self._feed_waiter(notification):
+            return True
+        self._shared.route_soon(notification)
+        return False
+
+    async def adeliver(self, notification: Notification) -> None:
+        """:meth:`deliver`, as a :class:`~bwnumbers.NotificationSink`: resolved locally,
+        buffered, or (with a shared store) stored and routed by the time it returns."""
+        if self._shared is None:
+            self.deliver_here(notification)
+        elif not self._feed_waiter(notification):
+            await self._shared.route(notification)
+
+    def deliver_here(self, notification: Notification) -> bool:
+        """Feed a waiter of this process, else keep *notification* in the unclaimed buffer.
+
+        What a shared store calls with the notifications it routed here.
+        """
+        if self._feed_waiter(notification):
+            return True
+        self.unclaimed.add(notification, notification_keys(notification))
+        return False
+
+    def waiting_ids(self) -> list[str]:
+        """The customer order ids of the orders waiting here."""
+        return [waiter.customer_order_id for waiter in self._waiters if waiter.kind == ORDERS]
+
+    def _feed_waiter(self, notification: Notification) -> bool:
         keys = notification_keys(notification)
         for kind, key in keys:
             waiter = self._by_key.get(kind, {}).get(key)
             if waiter is not None:
                 waiter._feed(notification)
                 return True
-        self.unclaimed.add(notification, keys)
         return False
-
-    async def adeliver(self, notification: Notification) -> None:
-        """:meth:`deliver`, as a :class:`~bwnumbers.NotificationSink`: resolved locally or
-        buffered by the time it returns."""
-        self.deliver(notification)
 
     def close(self) -> None:
         """Fail every pending waiter with :class:`WaitersClosedError`; no future stays pending."""
         self._closed = True
+        if self._shared is not None:
+            self._shared.detach(self)
         for waiter in list(self._waiters):
             if not waiter.future.done():
                 waiter.future.set_exception(

@@ -1,0 +1,482 @@
+"""The bus half of :class:`~bwnumbers.redis.RedisStore`: what moves between instances.
+
+- **Routing.** A notification no waiter of this instance claimed goes through the ROUTE
+  script: stored on its intent and added to the owner's inbox stream, or parked once in the
+  shared ``early`` hash for an order not known yet (PLACED takes it). When Redis does not
+  answer, it waits in a bounded local outbound queue, drained when Redis is back.
+- **The inbox.** One task reads this instance's stream with ``XREAD BLOCK`` from the last id
+  it saw (streams keep what arrived while the reader was away; Pub/Sub would lose it). After
+  every (re)connection it first replays the notifications recorded on the intents of the
+  orders waiting here, then reads on: a duplicate is harmless, a future resolves once.
+- **The lease.** A heartbeat renews ``alive:<instance>`` (and the TTLs of this instance's
+  keys), notices when Redis lost its data (the ``epoch`` changed) and writes this instance's
+  orders again, and adopts the orders of instances whose lease ran out (CLAIM: exactly one
+  survivor wins). An instance only declares another dead once it has itself been connected
+  for a lease and a heartbeat, so Redis coming back with every lease expired adopts nothing.
+- **Rate limits.** A 429 that closes a gate here is sent to every live instance's inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import random
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, Final, cast
+
+from redis.exceptions import RedisError, ResponseError
+
+from bwnumbers._models import Notification
+from bwnumbers._ratelimit import GROUPS, RateGate
+from bwnumbers._recovery import PendingOrder
+from bwnumbers._seam import WaiterRegistry
+from bwnumbers._store import OrderIntent
+
+from . import _scripts
+from ._codec import note_from_json, note_to_json
+from ._connections import reader_client
+
+if TYPE_CHECKING:
+    from ._store import RedisStore
+
+__all__ = ["Bus"]
+
+log = logging.getLogger("bwnumbers.redis")
+
+#: Notifications kept locally while Redis is unreachable, and for how long (seconds).
+OUTBOUND_LIMIT: Final = 10_000
+OUTBOUND_TTL: Final = 600.0
+#: The shared ``early`` hash: notifications for orders nobody knows yet.
+EARLY_LIMIT: Final = 10_000
+EARLY_TTL: Final = 600
+INBOX_MAXLEN: Final = 10_000
+INBOX_TTL: Final = 600
+#: Seconds a notification may take to be routed before it is queued locally instead.
+ROUTE_TIMEOUT: Final = 1.0
+#: The inbox read blocks this long (ms) per XREAD.
+READ_BLOCK_MS: Final = 5000
+BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
+#: The reconcile window of adopted orders whose POST may never have arrived.
+ORPHAN_RECONCILE_WINDOW: Final = 60.0
+
+_ERRORS = (RedisError, OSError, TimeoutError)
+
+
+def _jittered(delay: float) -> float:
+    return delay * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+
+
+class Bus:
+    """The tasks and queues of one :class:`RedisStore` (see the module documentation)."""
+
+    def __init__(self, store: RedisStore) -> None:
+        self.store = store
+        self.healthy = False
+        self.dirty: set[str] = set()  # orders whose last write Redis refused
+        self.epoch: str | None = None
+        self.stats: collections.Counter[str] = collections.Counter()
+        self._candidate_epoch = uuid.uuid4().hex
+        self._known = asyncio.Event()  # the namespace is known
+        self._beat_now = asyncio.Event()
+        self._connected_since: float | None = None
+        self._policy_checked = False
+        self._outbound: collections.deque[tuple[float, Notification]] = collections.deque()
+        self._outbound_warned = False
+        self._gates: dict[RateGate, int] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._main: asyncio.Task[None] | None = None
+        self._drainer: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        if self.store.prefix is not None:
+            self._known.set()
+        self._main = asyncio.get_running_loop().create_task(self._run())
+
+    def namespace_known(self) -> None:
+        self._known.set()
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self) -> None:
+        await self._known.wait()
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._heartbeat_loop())
+            group.create_task(self._read_loop())
+
+    async def stop(self, writer: Any) -> None:
+        self._stopping = True
+        for gate in list(self._gates):
+            self._gates[gate] = 1
+            self.unshare(gate)
+        tasks = [t for t in (self._main, self._drainer, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._outbound:
+            log.warning(
+                "RedisStore %s closed with %d notification(s) not yet routed to their "
+                "instance; polling finishes those orders.",
+                self.store.instance_id,
+                len(self._outbound),
+            )
+            self._outbound.clear()
+        if writer is not None and self.store.prefix is not None:
+            try:
+                async with asyncio.timeout(1.0):
+                    await self._release_lease(writer)
+            except _ERRORS as error:
+                log.info("Could not hand back the lease of %s: %s", self.store.instance_id, error)
+
+    async def _release_lease(self, writer: Any) -> None:
+        me, key = self.store.instance_id, self.store.key
+        await writer.delete(key(f"alive:{me}"))
+        if not await writer.scard(key(f"own:{me}")):  # else a survivor adopts them
+            await writer.delete(key(f"own:{me}"), key(f"in:{me}"))
+            await writer.zrem(key("hb"), me)
+
+    # ------------------------------------------------------------------ routing
+
+    async def route(self, notification: Notification) -> None:
+        if self._stopping:
+            return
+        if self.store.prefix is None or self._outbound:  # keep the order of arrival
+            self.queue(notification)
+            return
+        try:
+            async with asyncio.timeout(ROUTE_TIMEOUT):
+                await self._route_now(notification)
+        except _ERRORS as error:
+            self._note_unreachable(error)
+            self.queue(notification)
+
+    def queue(self, notification: Notification) -> None:
+        if self._stopping:
+            return
+        self._outbound.append((time.monotonic(), notification))
+        if len(self._outbound) > OUTBOUND_LIMIT:
+            self._outbound.popleft()
+            self.stats["outbound_dropped"] += 1
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _route_now(self, notification: Notification) -> None:
+        final = notification.status is not None and notification.status.is_final
+        answer = await self.store.script(
+            _scripts.ROUTE,
+            [self.store.key("early")],
+            [
+                self.store.prefix,
+                notification.order_id or "",
+                notification.customer_order_id or "",
+                note_to_json(notification),
+                "1" if final else "0",
+                int(time.time() * 1000),
+                EARLY_TTL,
+                EARLY_LIMIT,
+                INBOX_MAXLEN,
+                INBOX_TTL,
+            ],
+        )
+        self.stats[answer[0].lower()] += 1
+
+    async def _drain(self) -> None:
+        delay = BACKOFF_FIRST
+        while self._outbound:
+            await self._known.wait()
+            arrived, notification = self._outbound[0]
+            if time.monotonic() - arrived > OUTBOUND_TTL:
+                self._outbound.popleft()
+                self.stats["outbound_dropped"] += 1
+                continue
+            try:
+                async with asyncio.timeout(ROUTE_TIMEOUT):
+                    await self._route_now(notification)
+            except _ERRORS as error:
+                self._note_unreachable(error)
+                await asyncio.sleep(_jittered(delay))
+                delay = min(delay * 2, BACKOFF_MAX)
+                continue
+            self._outbound.popleft()
+            delay = BACKOFF_FIRST
+        self._outbound_warned = False
+
+    def _note_unreachable(self, error: BaseException) -> None:
+        if not self._outbound_warned:
+            self._outbound_warned = True
+            log.warning(
+                "Redis did not take a notification (%s: %s); notifications wait in memory "
+                "(at most %d, %d s) until it answers, and polling finishes their orders.",
+                type(error).__name__,
+                error,
+                OUTBOUND_LIMIT,
+                OUTBOUND_TTL,
+            )
+
+    def deliver_json(self, text: str, customer_order_id: str | None) -> None:
+        """Hand a stored notification to this instance's waiters."""
+        sink = self.store.sink
+        if sink is None:
+            return
+        try:
+            notification = note_from_json(text, customer_order_id)
+        except (ValueError, TypeError) as error:
+            log.warning("Ignored a damaged notification in Redis: %s", error)
+            return
+        sink.deliver_here(notification)
+
+    async def replay(self, customer_order_ids: list[str]) -> None:
+        """Feed the waiters the notifications recorded on their intents."""
+        if not customer_order_ids or self.store.sink is None or self.store.prefix is None:
+            return
+        async with self.store.writer().pipeline(transaction=False) as pipe:
+            for coid in customer_order_ids:
+                pipe.hmget(self.store.key(f"i:{coid}"), "final_note", "last_note")
+            found: list[list[str | None]] = await pipe.execute()
+        for coid, (final, last) in zip(customer_order_ids, found, strict=True):
+            if final or last:
+                self.deliver_json(cast(str, final or last), coid)
+
+    # ------------------------------------------------------------------ rate limits
+
+    def share(self, gate: RateGate) -> None:
+        users = self._gates.get(gate, 0)
+        self._gates[gate] = users + 1
+        if users == 0:
+            gate.listeners.append(self._gate_closed)
+
+    def unshare(self, gate: RateGate) -> None:
+        users = self._gates.get(gate, 0)
+        if users > 1:
+            self._gates[gate] = users - 1
+        elif users == 1:
+            del self._gates[gate]
+            gate.listeners.remove(self._gate_closed)
+
+    def _gate_closed(self, group: str, reset_at: float) -> None:
+        if not self._stopping and self.store.prefix is not None:
+            self._spawn(self._publish_gate(group, reset_at))
+
+    async def _publish_gate(self, group: str, reset_at: float) -> None:
+        try:
+            async with asyncio.timeout(ROUTE_TIMEOUT):
+                await self.store.script(
+                    _scripts.GATE,
+                    [self.store.key(f"rl:{group}")],
+                    [
+                        self.store.prefix,
+                        self.store.instance_id,
+                        group,
+                        int(reset_at * 1000),
+                        INBOX_MAXLEN,
+                        INBOX_TTL,
+                    ],
+                )
+        except _ERRORS as error:  # the other instances learn the limit by their own 429
+            log.info("Could not share the %s rate-limit closing: %s", group, error)
+
+    def _close_gates(self, group: str, until_ms: str) -> None:
+        for gate in self._gates:
+            gate.close_until(group, int(until_ms) / 1000)
+
+    async def _read_gates(self) -> None:
+        if not self._gates:
+            return
+        groups = sorted(set(GROUPS.values()))
+        values: Any = await self.store.writer().mget([self.store.key(f"rl:{g}") for g in groups])
+        for group, until in zip(groups, values, strict=True):
+            if until:
+                self._close_gates(group, until)
+
+    # ------------------------------------------------------------------ the inbox
+
+    async def _read_loop(self) -> None:
+        inbox = self.store.key(f"in:{self.store.instance_id}")
+        delay = BACKOFF_FIRST
+        while True:
+            reader = reader_client(self.store.url)
+            try:
+                last: Any = await reader.xrevrange(inbox, count=1)
+                last_id: str = last[0][0] if last else "0-0"
+                await self.replay(self.store.sink.waiting_ids() if self.store.sink else [])
+                await self._read_gates()
+                self._set_healthy(True)
+                delay = BACKOFF_FIRST
+                while True:
+                    answer: Any = await reader.xread(
+                        {inbox: last_id}, count=100, block=READ_BLOCK_MS
+                    )
+                    for _stream, entries in answer or ():
+                        for entry_id, fields in entries:
+                            last_id = entry_id
+                            self._handle(fields)
+            except _ERRORS as error:
+                self._set_healthy(False, error)
+            except Exception as error:  # a bug of ours must not end the reader for good
+                log.exception("The inbox reader of %s failed", self.store.instance_id)
+                self._set_healthy(False, error)
+            finally:
+                await reader.aclose()
+            self._beat_now.set()  # a reconnection may mean Redis lost its data: check now
+            await asyncio.sleep(_jittered(delay))
+            delay = min(delay * 2, BACKOFF_MAX)
+
+    def _handle(self, fields: dict[str, str]) -> None:
+        if "gate" in fields:
+            self._close_gates(fields["gate"], fields["until"])
+        elif "note" in fields:
+            self.stats["received"] += 1
+            self.deliver_json(fields["note"], fields.get("coid"))
+
+    def _set_healthy(self, healthy: bool, error: BaseException | None = None) -> None:
+        if healthy == self.healthy:
+            return
+        self.healthy = healthy
+        if healthy:
+            log.info("RedisStore %s reads its inbox at %s", self.store.instance_id, self.store)
+        else:
+            log.warning(
+                "RedisStore %s lost Redis (%s: %s); callbacks for its orders wait in Redis "
+                "or are caught by polling until it is back.",
+                self.store.instance_id,
+                type(error).__name__,
+                error,
+            )
+
+    # ------------------------------------------------------------------ the lease
+
+    async def _heartbeat_loop(self) -> None:
+        interval = self.store.lease_ttl / 3
+        delay = BACKOFF_FIRST
+        while True:
+            try:
+                async with asyncio.timeout(max(interval, 2.0)):
+                    await self._beat()
+            except Exception as error:
+                self._connected_since = None
+                if not isinstance(error, _ERRORS):
+                    log.exception("The heartbeat of %s failed", self.store.instance_id)
+                log.debug("Heartbeat of %s failed: %s", self.store.instance_id, error)
+                await asyncio.sleep(_jittered(delay))
+                delay = min(delay * 2, BACKOFF_MAX)
+                continue
+            delay = BACKOFF_FIRST
+            self._beat_now.clear()
+            try:
+                async with asyncio.timeout(interval):
+                    await self._beat_now.wait()
+            except TimeoutError:
+                pass
+
+    async def _beat(self) -> None:
+        store = self.store
+        now = time.time()
+        epoch = await store.script(
+            _scripts.HEARTBEAT,
+            [store.key("epoch")],
+            [
+                store.prefix,
+                store.instance_id,
+                int(store.lease_ttl * 1000),
+                int(now * 1000),
+                self._candidate_epoch,
+                7 * 24 * 3600,
+                INBOX_TTL,
+            ],
+        )
+        if self._connected_since is None:
+            self._connected_since = now
+        if self.epoch is not None and epoch != self.epoch:
+            log.warning(
+                "Redis lost its data (restarted without persistence, or flushed): RedisStore "
+                "%s writes its %d unfinished order(s) again. Orders of instances that died "
+                "meanwhile are lost to the journal (polling still finishes waiting calls).",
+                store.instance_id,
+                len(store.mirror),
+            )
+            self.dirty.update(store.mirror)
+            self.stats["epoch_changes"] += 1
+        self.epoch = epoch
+        if not self._policy_checked:
+            self._policy_checked = True
+            await self._check_eviction_policy()
+        for coid in list(self.dirty):
+            await store.resync(coid)
+            self.dirty.discard(coid)
+        if now - self._connected_since >= store.lease_ttl * 4 / 3:
+            await self._sweep(now)
+
+    async def _check_eviction_policy(self) -> None:
+        try:
+            policy = (await self.store.writer().config_get("maxmemory-policy")).get(
+                "maxmemory-policy"
+            )
+        except ResponseError:  # CONFIG is often disabled on managed Redis
+            return
+        if policy and policy != "noeviction":
+            log.warning(
+                "Redis at %s evicts keys when full (maxmemory-policy %s): it may drop "
+                "unfinished orders. Set maxmemory-policy noeviction.",
+                self.store,
+                policy,
+            )
+
+    async def _sweep(self, now: float) -> None:
+        """Adopt the orders of instances whose lease ran out."""
+        store = self.store
+        client, sink = store.client, store.sink
+        if client is None or sink is None:  # nothing here could finish them
+            return
+        cutoff = int((now - store.lease_ttl) * 1000)
+        for dead in await store.writer().zrangebyscore(store.key("hb"), "-inf", cutoff):
+            if dead == store.instance_id:
+                continue
+            taken = await store.script(
+                _scripts.CLAIM,
+                [store.key("hb")],
+                [store.prefix, dead, store.instance_id, 7 * 24 * 3600],
+            )
+            if taken[0] == 1 and len(taken) > 1:
+                intents = await store.read_intents(taken[1:])
+                log.warning(
+                    "RedisStore %s adopted %d unfinished order(s) of instance %s, whose lease "
+                    "ran out.",
+                    store.instance_id,
+                    len(intents),
+                    dead,
+                )
+                for intent in intents:
+                    self._adopt(intent, client, cast(WaiterRegistry, sink))
+
+    def _adopt(self, intent: OrderIntent, client: Any, waiters: WaiterRegistry) -> None:
+        store = self.store
+        store.mirror[intent.customer_order_id] = intent
+        self.stats["adopted"] += 1
+        pending = PendingOrder(
+            intent,
+            client=client,
+            waiters=waiters,
+            store=store,
+            reconcile_window=ORPHAN_RECONCILE_WINDOW,
+            resubmit=False,
+        )
+        self._spawn(self._orphan(pending))
+
+    async def _orphan(self, pending: PendingOrder) -> None:
+        try:
+            if self.store.on_orphan is not None:
+                await self.store.on_orphan(pending)
+                return
+            result = await pending.wait()
+            log.info("Adopted order %s ended %s", result.order_id, result.status)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.info("Adopted order %s: %s", pending.customer_order_id, error)
