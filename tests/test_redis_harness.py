@@ -238,3 +238,22 @@ async def test_proxy_drop_closes_connections(redis_server: RedisServer) -> None:
                 await client.ping()
         finally:
             await client.aclose()
+
+
+# -- the redis_required fixture ----------------------------------------------------------------
+
+
+# A pytest.fail() in a fixture counts as an error of the test.
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "errors"), ("", "skipped")])
+def test_without_redis_server_fails_under_ci_and_skips_elsewhere(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str, outcome: str
+) -> None:
+    """With no redis-server on PATH a Redis test fails when CI is set, else skips, saying why."""
+    monkeypatch.setenv("PATH", str(pytester.path))  # an empty directory: no redis-server
+    monkeypatch.setenv("CI", ci)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makeconftest("from tests.conftest import redis_required  # noqa: F401")
+    pytester.makepyfile(test_inner="def test_needs_redis(redis_required):\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rfs")
+    result.assert_outcomes(**{outcome: 1})
+    result.stdout.fnmatch_lines(["*redis-server is not on PATH*"])
