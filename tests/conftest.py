@@ -5,6 +5,9 @@ use the ``fake_http`` fixture and every test of a module that imports aiorespons
 CI runs the others (``-m "not aioresponses"``) once more against the newest aiohttp, which
 aioresponses 0.7.9 cannot patch; there aioresponses is not installed, so the modules that
 import it are not even collected.
+
+Tests that run a real redis-server (the ``redis_server`` fixture, or ``redis_required``) get
+the ``redis`` marker; without redis-server or redis-py they fail under CI and skip elsewhere.
 """
 
 from __future__ import annotations
@@ -92,8 +95,8 @@ def _imports_redis(path: Path) -> bool:
 
 
 if importlib.util.find_spec("redis") is None and not os.environ.get("CI"):
-    # Not collectable without redis-py; a developer without it is told by the redis_server
-    # fixture's skip reason in other modules, and CI, which must have it, fails loudly.
+    # Like the aioresponses modules above: they cannot even be imported without redis-py.
+    # Under CI they are collected anyway, so a CI without redis-py fails loudly.
     collect_ignore += sorted(p.name for p in _HERE.glob("test_*.py") if _imports_redis(p))
 
 

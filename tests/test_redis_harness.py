@@ -168,6 +168,15 @@ async def test_load_balancer_skips_a_dead_target(recorders: list[RecordingReceiv
         assert await post_many(balancer.url, 1) == [502]
 
 
+async def test_load_balancer_keeps_the_path(recorders: list[RecordingReceiver]) -> None:
+    """A POST keeps its path through it: a path the target does not serve gets its 404."""
+    async with LoadBalancer([recorders[0].url], seed=4) as balancer:
+        assert balancer.url.endswith("/cb")
+        assert await post_many(balancer.url.replace("/cb", "/elsewhere"), 1) == [404]
+        assert await post_many(balancer.url, 1) == [200]
+    assert len(recorders[0].requests) == 1
+
+
 async def test_load_balancer_set_targets(recorders: list[RecordingReceiver]) -> None:
     """After set_targets, POSTs go to the new targets only."""
     async with LoadBalancer([recorders[0].url], seed=2) as balancer:
