@@ -72,6 +72,12 @@ async def test_listens_on_the_unix_socket_only(redis_server: RedisServer) -> Non
     assert policy == {"maxmemory-policy": "noeviction"}
 
 
+async def test_debug_sleep_is_allowed(redis_server: RedisServer) -> None:
+    """DEBUG SLEEP, which stall tests use to hang Redis, is enabled (Redis 7 refuses it)."""
+    async with redis_server.inspect() as inspector:
+        assert await inspector.execute_command("DEBUG", "SLEEP", "0")
+
+
 @pytest.mark.usefixtures("redis_required")
 async def test_restart_keeps_data_with_aof_and_empties_without(tmp_path: Path) -> None:
     """With appendonly, a killed Redis comes back with its data; keep_data=False, empty."""
