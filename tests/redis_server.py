@@ -113,6 +113,8 @@ class RedisServer:
             "--appendonly", "yes" if self.appendonly else "no",
             "--appendfsync", "always",
             "--maxmemory-policy", self.maxmemory_policy,
+            # DEBUG SLEEP hangs the server for stall tests; Redis 7 refuses DEBUG by default.
+            "--enable-debug-command", "local",
             "--daemonize", "no",
             *self.extra_args,
         ]  # fmt: skip
