@@ -19,6 +19,7 @@ from types import TracebackType
 
 import aiohttp
 from aiohttp import web
+from yarl import URL
 
 #: The request headers passed on to the target; the others are the load balancer's own.
 FORWARDED_REQUEST_HEADERS = ("Authorization", "Content-Type")
@@ -32,20 +33,24 @@ class LoadBalancer:
     """An aiohttp server on 127.0.0.1 forwarding each POST to one of *targets*, at random.
 
     Args:
-        targets: full URLs of the receivers, ``http://127.0.0.1:PORT/bandwidth/callbacks``;
-            each POST goes to one of them as it is, whatever the path it came to.
+        targets: the receivers' URLs, ``http://127.0.0.1:PORT/bandwidth/callbacks``. As
+            behind a real load balancer, a POST keeps its path (and query): it goes to the
+            chosen target's host and port with the path it came to.
         seed: the seed of the random choice of target.
-        path: the path of :attr:`url`, the URL to give Bandwidth (default the receivers').
+        path: the path of :attr:`url`, the URL to give Bandwidth; default: the first
+            target's path.
 
     Use it as ``async with LoadBalancer(targets) as balancer``; :attr:`counts` holds how many
     POSTs each target answered.
     """
 
     def __init__(
-        self, targets: Sequence[str], *, seed: int = 0, path: str = "/bandwidth/callbacks"
+        self, targets: Sequence[str], *, seed: int = 0, path: str | None = None
     ) -> None:
         self.targets: tuple[str, ...] = tuple(targets)
         self.counts: dict[str, int] = {}
+        if path is None:
+            path = URL(targets[0]).path if targets else "/"
         self.path = path
         self._random = random.Random(seed)
         self._session: aiohttp.ClientSession | None = None
@@ -124,7 +129,8 @@ class LoadBalancer:
         self._random.shuffle(candidates)
         for target in candidates:
             try:
-                async with self._session.post(target, data=body, headers=headers) as answer:
+                url = URL(target).join(request.rel_url)
+                async with self._session.post(url, data=body, headers=headers) as answer:
                     answer_body = await answer.read()
             except aiohttp.ClientConnectorError:
                 continue  # nobody listens there any more: try the next instance
