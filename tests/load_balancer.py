@@ -44,9 +44,7 @@ class LoadBalancer:
     POSTs each target answered.
     """
 
-    def __init__(
-        self, targets: Sequence[str], *, seed: int = 0, path: str | None = None
-    ) -> None:
+    def __init__(self, targets: Sequence[str], *, seed: int = 0, path: str | None = None) -> None:
         self.targets: tuple[str, ...] = tuple(targets)
         self.counts: dict[str, int] = {}
         if path is None:
