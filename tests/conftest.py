@@ -5,12 +5,17 @@ use the ``fake_http`` fixture and every test of a module that imports aiorespons
 CI runs the others (``-m "not aioresponses"``) once more against the newest aiohttp, which
 aioresponses 0.7.9 cannot patch; there aioresponses is not installed, so the modules that
 import it are not even collected.
+
+Tests that run a real redis-server (the ``redis_server`` fixture, or ``redis_required``) get
+the ``redis`` marker; without redis-server or redis-py they fail under CI and skip elsewhere.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib.util
+import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +31,8 @@ from tests.journaling import RequestLog, counted_client
 
 if TYPE_CHECKING:
     from aioresponses import aioresponses
+
+    from tests.redis_server import RedisServer
 
 DATA = Path(__file__).parent / "data"
 BASE = "https://dashboard.example.test/api"
@@ -72,11 +79,34 @@ HAVE_AIORESPONSES = importlib.util.find_spec("aioresponses") is not None
 collect_ignore = [] if HAVE_AIORESPONSES else sorted(NEEDS_AIORESPONSES)
 
 
+def _imports_redis(path: Path) -> bool:
+    """True when the module imports redis-py, bwnumbers.redis or tests.redis_server at its top."""
+    prefixes = ("redis", "bwnumbers.redis", "tests.redis_server")
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module is not None and not node.level:
+            names = [node.module]
+        else:
+            continue
+        if any(name == p or name.startswith(p + ".") for name in names for p in prefixes):
+            return True
+    return False
+
+
+if importlib.util.find_spec("redis") is None and not os.environ.get("CI"):
+    # Like the aioresponses modules above: they cannot even be imported without redis-py.
+    # Under CI they are collected anyway, so a CI without redis-py fails loudly.
+    collect_ignore += sorted(p.name for p in _HERE.glob("test_*.py") if _imports_redis(p))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         uses_fixture = "fake_http" in getattr(item, "fixturenames", ())
         if uses_fixture or item.path.name in NEEDS_AIORESPONSES:
             item.add_marker(pytest.mark.aioresponses)
+        if "redis_required" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.redis)
 
 
 @pytest.fixture
@@ -145,3 +175,31 @@ async def counted(
 @pytest.fixture
 def requests(counted: tuple[bwnumbers.NumbersClient, RequestLog]) -> RequestLog:
     return counted[1]
+
+
+def redis_missing() -> str | None:
+    """Why a real Redis cannot be had here (no redis-server, no redis-py), or None."""
+    if shutil.which("redis-server") is None:
+        return "redis-server is not on PATH: install it (Debian: apt-get install redis-server)"
+    if importlib.util.find_spec("redis") is None:
+        return "redis-py is not installed: pip install -e '.[test]'"
+    return None
+
+
+@pytest.fixture
+def redis_required() -> None:
+    """Fail the test under CI (CI set), skip it elsewhere, without redis-server or redis-py."""
+    reason = redis_missing()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.fixture
+async def redis_server(tmp_path: Path, redis_required: None) -> AsyncIterator[RedisServer]:
+    """A real redis-server on a unix socket with its data in tmp_path; always stopped."""
+    from tests.redis_server import RedisServer
+
+    async with RedisServer(tmp_path) as server:
+        yield server
