@@ -37,7 +37,7 @@ from ._models import Order, OrderFlag, OrderNumbers, OrderRequest, OrderStatus
 from ._poller import PollPolicy
 from ._seam import ORDERS, OrderClient, Waiter, Waiters
 from ._search import Search
-from ._shared import attach_account, replay_recorded
+from ._shared import attach_account, placed_elsewhere, replay_recorded
 from ._status import ResultSource, StatusHook, StatusReporter, StatusUpdate
 from ._store import OrderIntent, OrderStore, check_metadata, request_digest, request_fields
 from ._waiting import (
@@ -293,6 +293,10 @@ class OrderFlow:
 
     async def resume(self, existing: OrderIntent, request: OrderRequest) -> OrderResult:
         """Continue an order the journal knows: answer, wait, adopt, or place it."""
+        try:  # another instance may be placing it right now: never place it twice
+            existing = await placed_elsewhere(self.store, existing, self.deadline)
+        except TimeoutError:
+            raise self.timed_out(None) from None
         if existing.state.is_finished:
             return stored_result(existing, self.elapsed())
         if existing.order_id is not None:

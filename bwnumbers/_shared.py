@@ -13,14 +13,23 @@ implement this Protocol, and their receivers keep unclaimed notifications in mem
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Protocol, runtime_checkable
 
 from ._models import Notification
 from ._ratelimit import RateGate
 from ._seam import OrderClient
+from ._store import IntentState, OrderIntent, OrderStore
 
-__all__ = ["LocalSink", "SharedStore", "attach_account", "replay_recorded", "shared"]
+__all__ = [
+    "LocalSink",
+    "SharedStore",
+    "attach_account",
+    "placed_elsewhere",
+    "replay_recorded",
+    "shared",
+]
 
 log = logging.getLogger("bwnumbers.ordering")
 
@@ -75,6 +84,10 @@ class SharedStore(Protocol):
     def unshare_rate_limits(self, gate: RateGate) -> None:
         """Stop sharing *gate*."""
 
+    async def owner_alive(self, owner: str) -> bool:
+        """Whether the instance named *owner* holds its lease (it is running)."""
+        ...
+
     async def replay(self, customer_order_id: str) -> None:
         """Hand the sink the last notification recorded for the order, if any (one that was
         routed while nobody here waited for it)."""
@@ -89,6 +102,37 @@ def attach_account(store: object, client: OrderClient) -> None:
     """Tell a shared *store* the client, and so the account, its orders are placed with."""
     if isinstance(store, SharedStore):
         store.use_client(client)
+
+
+#: How often a call polls the store for an order another instance is placing: first, cap.
+PLACEMENT_POLL_FIRST, PLACEMENT_POLL_MAX = 0.05, 0.5
+
+
+async def placed_elsewhere(
+    store: OrderStore, intent: OrderIntent, deadline: float | None
+) -> OrderIntent:
+    """*intent*, once the live instance that is placing it knows its order id (or is gone).
+
+    A re-call with a customer order id that another running instance has just recorded must
+    not place the order a second time while that instance's POST is under way: it waits
+    until the intent has an order id (then it waits for the order like any other), is
+    finished, or its owner stopped holding its lease (then it looks the order up). Raises
+    ``TimeoutError`` at *deadline* (loop time).
+    """
+    shared_store = shared(store)
+    if shared_store is None:
+        return intent
+    delay = PLACEMENT_POLL_FIRST
+    async with asyncio.timeout_at(deadline):
+        while (
+            intent.state is IntentState.INTENT
+            and intent.owner != store.owner
+            and await shared_store.owner_alive(intent.owner)
+        ):
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, PLACEMENT_POLL_MAX)
+            intent = await store.get(intent.customer_order_id) or intent
+    return intent
 
 
 async def replay_recorded(store: object, customer_order_id: str) -> None:

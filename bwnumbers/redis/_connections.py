@@ -12,6 +12,11 @@ retry loop after each socket timeout took 58.7 s to fail. So:
 - **the reader** of the inbox has one connection of its own, no socket timeout (``XREAD
   BLOCK`` waits on purpose) and **no retries**, so that every disconnect reaches the store,
   which then re-reads what it may have missed.
+
+Both speak RESP2 (``protocol=2``), the default of redis-py 5 and what the design brief measured:
+redis-py 8 defaults to RESP3, and with it a reader cancelled while its ``XREAD BLOCK`` waited
+went back to waiting instead of ending (seen here, closing three stores at once), which would
+hang every shutdown. RESP2 also keeps one shape of ``XREAD`` replies across redis-py versions.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ def writer_client(url: str, *, max_connections: int = MAX_CONNECTIONS) -> aiored
         "health_check_interval": HEALTH_CHECK_INTERVAL,
         "retry": Retry(EqualJitterBackoff(cap=1.0, base=0.05), 3),
         "decode_responses": True,
+        "protocol": 2,
     }
     if _tcp(url):
         options["socket_keepalive"] = True
@@ -61,6 +67,7 @@ def reader_client(url: str) -> aioredis.Redis:
         "retry": Retry(NoBackoff(), 0),
         "decode_responses": True,
         "single_connection_client": True,
+        "protocol": 2,
     }
     if _tcp(url):
         options["socket_keepalive"] = True

@@ -248,6 +248,12 @@ class RedisStore:
     def unshare_rate_limits(self, gate: RateGate) -> None:
         self.bus.unshare(gate)
 
+    async def owner_alive(self, owner: str) -> bool:
+        try:
+            return bool(await self.writer().exists(self.key(f"alive:{owner}")))
+        except RedisError as error:
+            raise self.unavailable("read the instances' leases", error) from error
+
     async def replay(self, customer_order_id: str) -> None:
         await self.bus.replay([customer_order_id])
 
