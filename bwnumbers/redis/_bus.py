@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from redis.exceptions import RedisError, ResponseError
 
+from bwnumbers._exceptions import StoreUnavailableError
 from bwnumbers._models import Notification
 from bwnumbers._ratelimit import GROUPS, RateGate
 from bwnumbers._recovery import PendingOrder
@@ -61,7 +62,9 @@ BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 #: The reconcile window of adopted orders whose POST may never have arrived.
 ORPHAN_RECONCILE_WINDOW: Final = 60.0
 
-_ERRORS = (RedisError, OSError, TimeoutError)
+# What a Redis that is down, slow or restarting raises (StoreUnavailableError: a store write
+# refused during a resync).
+_ERRORS = (RedisError, OSError, TimeoutError, StoreUnavailableError)
 
 
 def _jittered(delay: float) -> float:
