@@ -18,8 +18,9 @@ for every order it returns.
 Every event is one JSON line on stdout: ``ready`` (the receiver's URL), ``placed`` (Bandwidth
 answered a POST), ``finish`` (a FINISH that was the first for its order), ``result`` and
 ``error`` (how an order of its own ended), ``orphan`` (``on_orphan`` was called with an order
-of an instance that died) and ``adopted`` (how it ended), ``lease_left`` and ``pending`` (with
-*--recover*), ``recovered`` (how a recovered order ended), ``stats`` (at ``stop``).
+of an instance that died) and ``adopted`` (how it ended), ``lease_left``, ``pending`` (an order
+``recover()`` returned) and ``recovering`` (how many) with *--recover*, ``recovered`` (how a
+recovered order ended), ``stats`` (at ``stop``).
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ async def recover_all(
     pending = await bwnumbers.recover(client, receiver)
     for one in pending:
         emit("pending", coid=one.customer_order_id, state=str(one.intent.state))
+    emit("recovering", count=len(pending))
 
     async def finish(one: bwnumbers.PendingOrder) -> None:
         try:
