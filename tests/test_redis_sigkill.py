@@ -270,6 +270,7 @@ async def test_a_killed_instances_orders_are_adopted_once(service: Service) -> N
     assert max(placed_at_emulator.values()) == 1, "an order was placed twice"
     finished = exactly_once(a.coids("finish") + b.coids("finish") + c.coids("finish"))
     assert finished == set(placed_at_emulator)
+    assert len(finished) == 2 * each + len(orphans)  # B placed nothing after its orphans
     states, owned = await service.journal()
     final = {coid for coid, state in states.items() if state == "FINAL"}
     assert final == set(placed_at_emulator)
