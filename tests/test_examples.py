@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,9 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
+    # Without BW_* the examples use the embedded emulator; without REDIS_URL,
+    # several_instances.py starts a redis-server of its own.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BW_") and k != "REDIS_URL"}
     return subprocess.run(
         [sys.executable, *args], cwd=EXAMPLES, env=env, capture_output=True, text=True, timeout=120
     )
@@ -37,6 +40,16 @@ def test_example_script(script: str, expected: str) -> None:
     assert expected in done.stdout
 
 
+def test_several_instances_example(redis_required: None) -> None:
+    """Three instances behind the example's load balancer, on the redis-server it starts:
+    every order is learned by callback, wherever the callback landed."""
+    done = run("several_instances.py")
+    assert done.returncode == 0, done.stderr
+    assert "6 orders, 6 learned by callback" in done.stdout
+    placed_by = re.findall(r"placed by (pod-\d)", done.stdout)
+    assert sorted(set(placed_by)) == ["pod-0", "pod-1", "pod-2"]
+
+
 def test_example_pytest_file() -> None:
     """The example integration test passes with the bandwidth_emulator fixture."""
     done = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "test_with_emulator.py")
@@ -57,5 +70,6 @@ def test_every_example_is_tested() -> None:
         "mount_in_aiohttp_app.py",
         "other_framework.py",
         "restart_bot.py",
+        "several_instances.py",
         "test_with_emulator.py",
     }
