@@ -96,13 +96,15 @@ async def _latency(url: str, quick: bool) -> dict[str, Any]:
     from bwnumbers.redis import RedisStore
 
     count, polled = (100, 10) if quick else (1000, 50)
-    stock = iter(f"6465{i + 500_000:06d}" for i in range(10_000))
+    numbers = [f"646555{i:04d}" for i in range(3 * count)]
+    stock = iter(numbers)
 
     def take(n: int) -> list[str]:
         return [next(stock) for _ in range(n)]
 
+    # A short processing delay: the orders go one at a time, and 1,000 of them must stay quick.
     async with BandwidthEmulator(order_delay=0.01) as emulator:
-        emulator.add_numbers(f"6465{i + 500_000:06d}" for i in range(10_000))
+        emulator.add_numbers(numbers)
         async with RedisStore(url, instance_id="a") as a, RedisStore(url, instance_id="b") as b:
             await _pair_latency(emulator, (a, b), take(WAVE), WAVE)  # scripts, pools, tokens
             results = {
