@@ -19,6 +19,7 @@ import bwnumbers
 from .auth import bench_auth
 from .burst import bench_burst
 from .codec import bench_codec
+from .instances import bench_instances
 from .journal import bench_journal
 from .latency import bench_latency
 from .ratelimit import bench_ratelimit
@@ -27,6 +28,7 @@ from .waiting import bench_waiting
 
 BENCHMARKS = (
     "receiver", "burst", "waiting", "latency", "auth", "codec", "ratelimit", "journal",
+    "instances",
 )  # fmt: skip
 
 
@@ -66,6 +68,8 @@ async def _run(names: list[str], quick: bool) -> dict[str, Any]:
             results[name] = await bench_auth(quick=quick)
         elif name == "journal":
             results[name] = await bench_journal(quick=quick)
+        elif name == "instances":
+            results[name] = await bench_instances(quick=quick)
         else:
             results[name] = bench_codec(quick=quick)
         print(f"  {name} done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -122,7 +126,31 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         rows += _ratelimit_rows(results["ratelimit"])
     if "journal" in results:
         rows += _journal_rows(results["journal"])
+    if "instances" in results:
+        rows += _instances_rows(results["instances"])
     return rows
+
+
+def _instances_rows(i: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    if "skipped" in i:
+        return [("several instances on Redis", f"skipped: {i['skipped']}", "", "")]
+    lat, t = i["latency"], i["throughput"]
+    polled = lat["memory_polling"]
+    reference = f"{polled['p50_ms']:,.0f} / {polled['p99_ms']:,.0f} (MemoryStore, polling)"
+
+    def ms(run: dict[str, Any]) -> str:
+        return f"{run['p50_ms']} / {run['p99_ms']}"
+
+    return [
+        ("callback on the wrong instance -> return, p50 / p99 ms, default",
+         ms(lat["redis_confirmed"]), reference, f"goal p50 <= {i['goal_p50_ms']}"),
+        ("same, confirm=False", ms(lat["redis_confirm_false"]), reference,
+         f"goal p50 <= {i['goal_p50_ms']}"),
+        ("same, default, 10 callbacks at once", ms(lat["redis_confirmed_waves_of_10"]), "", ""),
+        (f"{t['n']:,} orders over 3 instances (RedisStore), orders/s",
+         f"{t['redis']['orders_per_s']:,}", f"{t['memory']['orders_per_s']:,} (1, MemoryStore)",
+         f"{t['ratio']} (goal >= {t['goal_ratio']})"),
+    ]  # fmt: skip
 
 
 def _journal_rows(j: dict[str, Any]) -> list[tuple[str, str, str, str]]:
