@@ -35,6 +35,7 @@ from bwnumbers._shared import LocalSink
 from bwnumbers._store import IntentState, OrderIntent, StoredOutcome
 
 from . import _scripts
+from ._batch import ScriptBatcher
 from ._bus import Bus
 from ._codec import intent_fields, intent_from_hash, outcome_fields, pairs
 from ._connections import redacted, writer_client
@@ -115,6 +116,7 @@ class RedisStore:
         self._prefix: str | None = None if namespace is None else _prefix(namespace)
         self._writer: aioredis.Redis | None = None
         self._scripts: dict[str, AsyncScript] = {}
+        self._batcher = ScriptBatcher(self._open_writer)
         self._closed = False
         self.bus = Bus(self)
         # The intents this instance leads, as it last wrote them: what it writes again when
@@ -177,6 +179,12 @@ class RedisStore:
         assert self._writer is not None
         return self._writer
 
+    def _open_writer(self) -> aioredis.Redis:
+        """The writer, also while :meth:`aclose` sends the last writes."""
+        if self._writer is None:
+            raise StoreUnavailableError("This RedisStore is closed; nothing was recorded.")
+        return self._writer
+
     def _ensure_open(self) -> None:
         if self._closed:
             raise StoreUnavailableError(
@@ -203,12 +211,13 @@ class RedisStore:
         )
 
     async def script(self, source: str, keys: list[str], args: list[Any]) -> Any:
-        """Run a Lua script (EVALSHA, loading it after a NOSCRIPT)."""
+        """Run a Lua script (EVALSHA, loading it after a NOSCRIPT), batched with the calls
+        of the same turn of the event loop."""
         writer = self.writer()
         script = self._scripts.get(source)
         if script is None:
             script = self._scripts[source] = writer.register_script(source)
-        return await script(keys=keys, args=args)
+        return await self._batcher.call(script, keys, args)
 
     # ------------------------------------------------------------------ SharedStore
 
@@ -419,10 +428,11 @@ class RedisStore:
         if self._closed:
             return
         self._closed = True
-        writer, self._writer = self._writer, None
         try:
-            await self.bus.stop(writer)
+            await self.bus.stop(self._writer)
+            await self._batcher.aclose()
         finally:
+            writer, self._writer = self._writer, None
             if writer is not None:
                 await writer.aclose()
 
