@@ -112,7 +112,10 @@ class Bus:
             group.create_task(self._read_loop())
 
     async def stop(self, writer: Any) -> None:
+        # The loops also end on this flag: redis-py (8.1, seen here) lets a command that was
+        # in flight when its task was cancelled return normally, so a cancellation can be lost.
         self._stopping = True
+        self._beat_now.set()
         for gate in list(self._gates):
             self._gates[gate] = 1
             self.unshare(gate)
@@ -189,7 +192,7 @@ class Bus:
 
     async def _drain(self) -> None:
         delay = BACKOFF_FIRST
-        while self._outbound:
+        while self._outbound and not self._stopping:
             await self._known.wait()
             arrived, notification = self._outbound[0]
             if time.monotonic() - arrived > OUTBOUND_TTL:
@@ -300,7 +303,7 @@ class Bus:
     async def _read_loop(self) -> None:
         inbox = self.store.key(f"in:{self.store.instance_id}")
         delay = BACKOFF_FIRST
-        while True:
+        while not self._stopping:
             reader = reader_client(self.store.url)
             try:
                 last: Any = await reader.xrevrange(inbox, count=1)
@@ -309,7 +312,7 @@ class Bus:
                 await self._read_gates()
                 self._set_healthy(True)
                 delay = BACKOFF_FIRST
-                while True:
+                while not self._stopping:
                     answer: Any = await reader.xread(
                         {inbox: last_id}, count=100, block=READ_BLOCK_MS
                     )
@@ -355,12 +358,14 @@ class Bus:
     async def _heartbeat_loop(self) -> None:
         interval = self.store.lease_ttl / 3
         delay = BACKOFF_FIRST
-        while True:
+        while not self._stopping:
             try:
                 async with asyncio.timeout(max(interval, 2.0)):
                     await self._beat()
             except Exception as error:
                 self._connected_since = None
+                if self._stopping:  # a beat that met the closed store: no retry, no alarm
+                    return
                 if not isinstance(error, _ERRORS):
                     log.exception("The heartbeat of %s failed", self.store.instance_id)
                 log.debug("Heartbeat of %s failed: %s", self.store.instance_id, error)
@@ -368,6 +373,8 @@ class Bus:
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
             delay = BACKOFF_FIRST
+            if self._stopping:
+                return
             self._beat_now.clear()
             try:
                 async with asyncio.timeout(interval):
