@@ -155,6 +155,9 @@ async def test_the_writer_pool_is_bounded_and_waits(redis_server: RedisServer) -
     connection of a BlockingConnectionPool instead of raising, and Redis sees at most 2 (+1
     reader)."""
     async with RedisStore(redis_server.url, namespace=NAMESPACE, max_connections=2) as store:
+        found = await asyncio.gather(*(store.get(f"order-{i}") for i in range(200)))
+        assert found == [None] * 200
+        assert await redis_server.client_count() <= 3
         pool = store.writer().connection_pool
         assert isinstance(pool, aioredis.BlockingConnectionPool)
         assert pool.max_connections == 2
@@ -162,9 +165,6 @@ async def test_the_writer_pool_is_bounded_and_waits(redis_server: RedisServer) -
         assert pool.timeout > 0
         assert pool.connection_kwargs["protocol"] == 2
         assert not pool.connection_kwargs.get("socket_keepalive")  # a unix socket has none
-        found = await asyncio.gather(*(store.get(f"order-{i}") for i in range(200)))
-        assert found == [None] * 200
-        assert await redis_server.client_count() <= 3
 
 
 async def test_the_reader_has_one_connection_no_timeout_no_retries() -> None:
