@@ -97,6 +97,11 @@ class Bus:
             self._known.set()
         self._main = asyncio.get_running_loop().create_task(self._run())
 
+    def stopping(self) -> bool:
+        # A method, not the attribute, in the loops: mypy would take the flag it saw false
+        # at the loop's test for false in the whole body, across the awaits that change it.
+        return self._stopping
+
     def namespace_known(self) -> None:
         self._known.set()
 
@@ -192,7 +197,7 @@ class Bus:
 
     async def _drain(self) -> None:
         delay = BACKOFF_FIRST
-        while self._outbound and not self._stopping:
+        while self._outbound and not self.stopping():
             await self._known.wait()
             arrived, notification = self._outbound[0]
             if time.monotonic() - arrived > OUTBOUND_TTL:
@@ -303,7 +308,7 @@ class Bus:
     async def _read_loop(self) -> None:
         inbox = self.store.key(f"in:{self.store.instance_id}")
         delay = BACKOFF_FIRST
-        while not self._stopping:
+        while not self.stopping():
             reader = reader_client(self.store.url)
             try:
                 last: Any = await reader.xrevrange(inbox, count=1)
@@ -312,7 +317,7 @@ class Bus:
                 await self._read_gates()
                 self._set_healthy(True)
                 delay = BACKOFF_FIRST
-                while not self._stopping:
+                while not self.stopping():
                     answer: Any = await reader.xread(
                         {inbox: last_id}, count=100, block=READ_BLOCK_MS
                     )
@@ -358,13 +363,13 @@ class Bus:
     async def _heartbeat_loop(self) -> None:
         interval = self.store.lease_ttl / 3
         delay = BACKOFF_FIRST
-        while not self._stopping:
+        while not self.stopping():
             try:
                 async with asyncio.timeout(max(interval, 2.0)):
                     await self._beat()
             except Exception as error:
                 self._connected_since = None
-                if self._stopping:  # a beat that met the closed store: no retry, no alarm
+                if self.stopping():  # a beat that met the closed store: no retry, no alarm
                     return
                 if not isinstance(error, _ERRORS):
                     log.exception("The heartbeat of %s failed", self.store.instance_id)
@@ -373,7 +378,7 @@ class Bus:
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
             delay = BACKOFF_FIRST
-            if self._stopping:
+            if self.stopping():
                 return
             self._beat_now.clear()
             try:
