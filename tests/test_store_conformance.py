@@ -1,4 +1,10 @@
-"""Every order store keeps the same journal: MemoryStore and SQLiteStore, the same tests."""
+"""Every order store keeps the same journal: MemoryStore, SQLiteStore and RedisStore, the same
+tests.
+
+RedisStore runs against a real redis-server (the ``redis_server`` fixture, asked for by the
+redis param only, so the other stores need no Redis). Where it differs by design, the test says
+so: its keys expire on their own (prune() has nothing to do) and it takes no keep_finished=.
+"""
 
 from __future__ import annotations
 
@@ -52,14 +58,29 @@ def make_intent(
     )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
+@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def kind(request: pytest.FixtureRequest) -> str:
+    """Which store is under test."""
+    return str(request.param)
+
+
+@pytest.fixture
+def make_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
     """Builds the store under test; each test closes what it built (see `store`)."""
+    redis_url = None
+    if kind == "redis":
+        # Only this param starts a redis-server: memory and sqlite run without Redis.
+        redis_url = request.getfixturevalue("redis_server").url
 
     def build(**options: Any) -> OrderStore:
-        if request.param == "memory":
+        if kind == "memory":
             return MemoryStore(**options)
-        return SQLiteStore(tmp_path / "orders.db", **options)
+        if kind == "sqlite":
+            return SQLiteStore(tmp_path / "orders.db", **options)
+        from bwnumbers.redis import RedisStore  # only where redis-py is needed
+
+        assert redis_url is not None
+        return RedisStore(redis_url, namespace="conformance", **options)
 
     return build
 
@@ -172,8 +193,15 @@ async def test_unfinished_lists_live_intents_oldest_first(store: OrderStore) -> 
     assert names == ["oldest", "middle", "newest"]
 
 
-async def test_prune_forgets_finished_intents_older_than_kept(make_store: StoreFactory) -> None:
+async def test_prune_forgets_finished_intents_older_than_kept(
+    make_store: StoreFactory, kind: str
+) -> None:
     """prune() removes finished intents past keep_finished and never an unfinished one."""
+    if kind == "redis":
+        pytest.skip(
+            "RedisStore takes no keep_finished= and prune() is a no-op by design: each key "
+            "expires on its own (test_prune_leaves_expiry_to_redis covers it)"
+        )
     store = make_store(keep_finished=100.0)
     try:
         for name in ("a", "b", "live"):
@@ -187,6 +215,32 @@ async def test_prune_forgets_finished_intents_older_than_kept(make_store: StoreF
         assert [intent.customer_order_id for intent in await store.unfinished()] == ["live"]
     finally:
         await store.aclose()
+
+
+async def test_prune_leaves_expiry_to_redis(make_store: StoreFactory, kind: str) -> None:
+    """RedisStore: prune() removes nothing; a finished intent expires in 24 h, a live one in 7 d.
+
+    What prune() does for the other stores, Redis does by itself through each key's TTL.
+    """
+    if kind != "redis":
+        pytest.skip("only RedisStore keeps its journal in keys that expire")
+    from bwnumbers.redis import RedisStore
+    from bwnumbers.redis._store import KEEP_FINISHED, KEEP_PENDING
+
+    async with make_store() as store:
+        assert isinstance(store, RedisStore)
+        for name in ("a", "b", "live"):
+            await store.begin(make_intent(name))
+        await store.finish("a", COMPLETE)
+        await store.never_created("b")
+        assert await store.prune(now=time.time() + 10 * KEEP_PENDING) == 0
+        ttls = {
+            name: await store.writer().ttl(store.key(f"i:{name}")) for name in ("a", "b", "live")
+        }
+        assert KEEP_FINISHED - 60 < ttls["a"] <= KEEP_FINISHED
+        assert KEEP_FINISHED - 60 < ttls["b"] <= KEEP_FINISHED
+        assert KEEP_PENDING - 60 < ttls["live"] <= KEEP_PENDING
+        assert [intent.customer_order_id for intent in await store.unfinished()] == ["live"]
 
 
 async def test_metadata_and_request_round_trip_exactly(store: OrderStore) -> None:

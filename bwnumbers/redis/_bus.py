@@ -100,6 +100,11 @@ class Bus:
             self._known.set()
         self._main = asyncio.get_running_loop().create_task(self._run())
 
+    def stopping(self) -> bool:
+        # A method, not the attribute, in the loops: mypy would take the flag it saw false
+        # at the loop's test for false in the whole body, across the awaits that change it.
+        return self._stopping
+
     def namespace_known(self) -> None:
         self._known.set()
 
@@ -115,7 +120,10 @@ class Bus:
             group.create_task(self._read_loop())
 
     async def stop(self, writer: Any) -> None:
+        # The loops also end on this flag: redis-py (8.1, seen here) lets a command that was
+        # in flight when its task was cancelled return normally, so a cancellation can be lost.
         self._stopping = True
+        self._beat_now.set()
         for gate in list(self._gates):
             self._gates[gate] = 1
             self.unshare(gate)
@@ -192,7 +200,7 @@ class Bus:
 
     async def _drain(self) -> None:
         delay = BACKOFF_FIRST
-        while self._outbound:
+        while self._outbound and not self.stopping():
             await self._known.wait()
             arrived, notification = self._outbound[0]
             if time.monotonic() - arrived > OUTBOUND_TTL:
@@ -303,7 +311,7 @@ class Bus:
     async def _read_loop(self) -> None:
         inbox = self.store.key(f"in:{self.store.instance_id}")
         delay = BACKOFF_FIRST
-        while True:
+        while not self.stopping():
             reader = reader_client(self.store.url)
             try:
                 last: Any = await reader.xrevrange(inbox, count=1)
@@ -312,7 +320,7 @@ class Bus:
                 await self._read_gates()
                 self._set_healthy(True)
                 delay = BACKOFF_FIRST
-                while True:
+                while not self.stopping():
                     answer: Any = await reader.xread(
                         {inbox: last_id}, count=100, block=READ_BLOCK_MS
                     )
@@ -358,12 +366,14 @@ class Bus:
     async def _heartbeat_loop(self) -> None:
         interval = self.store.lease_ttl / 3
         delay = BACKOFF_FIRST
-        while True:
+        while not self.stopping():
             try:
                 async with asyncio.timeout(max(interval, 2.0)):
                     await self._beat()
             except Exception as error:
                 self._connected_since = None
+                if self.stopping():  # a beat that met the closed store: no retry, no alarm
+                    return
                 if not isinstance(error, _ERRORS):
                     log.exception("The heartbeat of %s failed", self.store.instance_id)
                 log.debug("Heartbeat of %s failed: %s", self.store.instance_id, error)
@@ -371,6 +381,8 @@ class Bus:
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
             delay = BACKOFF_FIRST
+            if self.stopping():
+                return
             self._beat_now.clear()
             try:
                 async with asyncio.timeout(interval):

@@ -416,6 +416,7 @@ class RedisStore:
 
     async def prune(self, now: float | None = None) -> int:
         """Nothing to do: every key carries its own expiry (finished orders: 24 h)."""
+        self._ensure_open()  # a closed store raises, as every other store call does
         return 0
 
     async def aclose(self) -> None:
