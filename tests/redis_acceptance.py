@@ -4,8 +4,8 @@
   status, and the emulator holds exactly one order per customer order id.
 - :func:`ordered`: many ``order_and_wait`` calls over a cluster's instances with bounded
   concurrency, as a real service's traffic would be (1,000 at once starve the loop).
-- :func:`redis_memory` and :func:`kept_intent_bytes`: ``used_memory`` and what the final
-  intents that stay in Redis (24 h) cost, for A12's memory bound.
+- :func:`redis_memory` and :func:`drop_kept_orders`: ``used_memory``, and deleting the final
+  intents that stay in Redis (24 h) to see what they cost, for A12's memory bound.
 - :func:`counting_instance`: an instance whose client counts every HTTP request it sends.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
@@ -95,19 +94,14 @@ async def redis_memory(redis: Redis) -> int:
     return int(info["used_memory"])
 
 
-async def kept_intent_bytes(redis: Redis, prefix: str, results: Sequence[OrderResult]) -> int:
-    """The most one finished order keeps in Redis: its intent hash plus its ``o:`` key.
-
-    Measured (``MEMORY USAGE``) on up to 50 of *results*; every order of a run is alike.
-    """
-    biggest = 0
-    for result in itertools.islice(results, 50):
-        intent = await redis.memory_usage(f"{prefix}i:{result.customer_order_id}")
-        mapping = await redis.memory_usage(f"{prefix}o:{result.order_id}")
-        assert intent, f"order {result.customer_order_id} is not kept"
-        assert mapping, f"order id {result.order_id} is not kept"
-        biggest = max(biggest, intent + mapping)
-    return biggest
+async def drop_kept_orders(redis: Redis, prefix: str, results: Sequence[OrderResult]) -> None:
+    """Delete what the finished orders of *results* keep (intent hash, ``o:`` key), checking
+    that each was kept."""
+    keys = [f"{prefix}i:{r.customer_order_id}" for r in results]
+    keys += [f"{prefix}o:{r.order_id}" for r in results]
+    for start in range(0, len(keys), 500):
+        batch = keys[start : start + 500]
+        assert await redis.delete(*batch) == len(batch), "a finished order was not kept"
 
 
 async def inbox_lengths(redis: Redis, prefix: str) -> dict[str, int]:
