@@ -59,6 +59,8 @@ ROUTE_TIMEOUT: Final = 1.0
 #: The inbox read blocks this long (ms) per XREAD.
 READ_BLOCK_MS: Final = 5000
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
+#: Seconds stop() waits for a cancelled task before cancelling it again.
+CANCEL_AGAIN_AFTER: Final = 0.1
 #: The reconcile window of adopted orders whose POST may never have arrived.
 ORPHAN_RECONCILE_WINDOW: Final = 60.0
 
@@ -69,6 +71,24 @@ _ERRORS = (RedisError, OSError, TimeoutError, StoreUnavailableError)
 
 def _jittered(delay: float) -> float:
     return delay * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+
+
+async def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel *tasks* and wait for them to end, cancelling again those that carried on.
+
+    On Python 3.11, ``asyncio.wait_for`` (redis-py sends every command through it when the
+    client has a socket timeout) swallows a cancellation that lands just as the send
+    completes: the task then goes on, into its next XREAD or heartbeat, and a single cancel
+    would leave ``aclose()`` waiting for it forever.
+    """
+    while tasks:
+        for task in tasks:
+            task.cancel()
+        done, pending = await asyncio.wait(tasks, timeout=CANCEL_AGAIN_AFTER)
+        for task in done:
+            if not task.cancelled():
+                task.exception()  # retrieved: an ending task's error is not worth a warning
+        tasks = list(pending)
 
 
 class Bus:
@@ -91,6 +111,7 @@ class Bus:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._main: asyncio.Task[None] | None = None
         self._drainer: asyncio.Task[None] | None = None
+        self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -116,8 +137,12 @@ class Bus:
     async def _run(self) -> None:
         await self._known.wait()
         async with asyncio.TaskGroup() as group:
-            group.create_task(self._heartbeat_loop())
-            group.create_task(self._read_loop())
+            # Kept so that stop() can cancel them again (see _cancel_all): a TaskGroup that
+            # is already aborting does not pass a second cancellation on to its tasks.
+            self._loops = [
+                group.create_task(self._heartbeat_loop()),
+                group.create_task(self._read_loop()),
+            ]
 
     async def stop(self, writer: Any) -> None:
         # The loops also end on this flag: redis-py (8.1, seen here) lets a command that was
@@ -127,10 +152,8 @@ class Bus:
         for gate in list(self._gates):
             self._gates[gate] = 1
             self.unshare(gate)
-        tasks = [t for t in (self._main, self._drainer, *self._tasks) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        tasks = [t for t in (self._main, self._drainer, *self._loops, *self._tasks) if t]
+        await _cancel_all(tasks)
         if self._outbound:
             log.warning(
                 "RedisStore %s closed with %d notification(s) not yet routed to their "
