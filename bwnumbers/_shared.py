@@ -42,9 +42,8 @@ class LocalSink(Protocol):
     """
 
     def deliver_here(self, notification: Notification) -> bool:
-        """Feed a waiter of this instance, else keep the notification in the local buffer
-        (bounded) for a waiter about to listen under its order id; ``True`` if a waiter took it.
-        """
+        """Feed the waiter of this instance that *notification*'s order id or customer order
+        id names; ``False`` (and the notification is dropped) if there is none."""
         ...
 
     def waiting_ids(self) -> list[str]:

@@ -190,7 +190,7 @@ class OrderWaiters:
         routes it to the instance waiting for it (soon: this method does not wait for that).
         """
         if self._shared is None:
-            return self.deliver_here(notification)
+            return self._deliver_or_buffer(notification)
         if self._feed_waiter(notification):
             return True
         self._shared.route_soon(notification)
@@ -200,15 +200,20 @@ class OrderWaiters:
         """:meth:`deliver`, as a :class:`~bwnumbers.NotificationSink`: resolved locally,
         buffered, or (with a shared store) stored and routed by the time it returns."""
         if self._shared is None:
-            self.deliver_here(notification)
+            self._deliver_or_buffer(notification)
         elif not self._feed_waiter(notification):
             await self._shared.route(notification)
 
     def deliver_here(self, notification: Notification) -> bool:
-        """Feed a waiter of this process, else keep *notification* in the unclaimed buffer.
+        """Feed a waiter of this process; ``False`` if none waits for it (it is dropped).
 
-        What a shared store calls with the notifications it routed here.
+        What a shared store calls with the notifications it routed here, each carrying the
+        customer order id its waiter listens under. One no waiter takes (a late duplicate,
+        an order whose call ended) is already recorded in the store, so it is not kept here.
         """
+        return self._feed_waiter(notification)
+
+    def _deliver_or_buffer(self, notification: Notification) -> bool:
         if self._feed_waiter(notification):
             return True
         self.unclaimed.add(notification, notification_keys(notification))

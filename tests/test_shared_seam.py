@@ -93,15 +93,15 @@ async def test_synchronous_deliver_queues_for_the_store() -> None:
     assert waiters.unclaimed_count == 0
 
 
-async def test_deliver_here_feeds_or_buffers_locally() -> None:
-    """What the store hands back is never routed again: a waiter here, or the local buffer."""
+async def test_deliver_here_feeds_a_waiter_or_drops() -> None:
+    """What the store hands back is never routed again, nor kept: the store has it."""
     store = RecordingStore()
     waiters = OrderWaiters(store=store)
     assert waiters.deliver_here(complete("o-9")) is False
-    assert waiters.unclaimed_count == 1
+    assert waiters.unclaimed_count == 0
     async with waiters.register(("orders", "c-9")) as waiter:
         assert waiters.waiting_ids() == ["c-9"]
-        await waiter.bind("o-9")  # claims what was buffered under the order id
+        assert waiters.deliver_here(complete("o-9", customer_order_id="c-9")) is True
         assert (await waiter.final()).order_id == "o-9"
     assert store.routed == []
     assert store.queued == []
