@@ -124,6 +124,7 @@ class RedisStore:
         self._client: weakref.ReferenceType[OrderClient] | None = None
         #: How many FINISH calls of this instance were the first for their order.
         self.finished_here = 0
+        # The tokens of FINISH calls Redis did not answer, for the resync to send again.
         self._finish_tokens: dict[str, str] = {}
 
     def __repr__(self) -> str:
@@ -306,14 +307,21 @@ class RedisStore:
         now = time.time()
         # Kept until written: a FINISH Redis refused is written again once it answers.
         self._mirror_change(customer_order_id, state=state, outcome=outcome, finished_at=now)
-        # One token per order and instance, kept until FINISH answered: see _scripts.FINISH.
-        token = self._finish_tokens.setdefault(customer_order_id, uuid.uuid4().hex)
+        # A token of this call (see _scripts.FINISH), or of the call whose FINISH failed and
+        # that the resync now repeats; another call for the same order gets a token of its own.
+        token = self._finish_tokens.pop(customer_order_id, None) or uuid.uuid4().hex
         fields = [*outcome_fields(state, outcome, now), "finisher", token]
-        done = await self._keyed(_scripts.FINISH, customer_order_id, [KEEP_FINISHED, *fields])
-        if done == -1 and await self.reseed(customer_order_id, unfinished=True):
+        try:
             done = await self._keyed(_scripts.FINISH, customer_order_id, [KEEP_FINISHED, *fields])
+            if done == -1 and await self.reseed(customer_order_id, unfinished=True):
+                done = await self._keyed(
+                    _scripts.FINISH, customer_order_id, [KEEP_FINISHED, *fields]
+                )
+        except StoreUnavailableError:
+            if customer_order_id in self.mirror:  # the resync sends this FINISH again
+                self._finish_tokens[customer_order_id] = token
+            raise
         self.mirror.pop(customer_order_id, None)
-        self._finish_tokens.pop(customer_order_id, None)
         if done == 1:
             self.finished_here += 1
         return bool(done == 1)
