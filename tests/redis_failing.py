@@ -15,8 +15,10 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-from bwnumbers import OrderResult, StoreUnavailableError
-from tests.redis_cluster import Cluster
+from bwnumbers import CallbackReceiver, OrderResult, StoreUnavailableError
+from bwnumbers.redis import RedisStore
+from bwnumbers.testing import BandwidthEmulator
+from tests.redis_cluster import CB_PASSWORD, CB_USER, Cluster, Instance
 
 #: Calls in flight at once: 1,000 at once starve the loop past BEGIN's 2 s budget.
 CONCURRENCY = 100
@@ -130,3 +132,15 @@ async def eventually(
                 await asyncio.sleep(0.05)
     except TimeoutError:
         raise AssertionError(f"not reached within {WITHIN:g} s: {what}; {state()}") from None
+
+
+async def start_on(
+    url: str, emulator: BandwidthEmulator, name: str, *, lease_ttl: float = 30.0
+) -> Instance:
+    """One instance whose store reaches Redis at *url* (a proxy's), as start_instance does."""
+    store = RedisStore(url, instance_id=name, lease_ttl=lease_ttl)
+    client = emulator.client(store=store)
+    await client.__aenter__()
+    receiver = CallbackReceiver(username=CB_USER, password=CB_PASSWORD, store=store)
+    await receiver.start()
+    return Instance(name, store, client, receiver)

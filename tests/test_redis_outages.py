@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bwnumbers import (
-    CallbackReceiver,
     OrderIntent,
     OrderRequest,
     OrderStatus,
@@ -28,7 +27,7 @@ from bwnumbers._store import request_digest, request_fields
 from bwnumbers.redis import RedisStore
 from bwnumbers.testing import BandwidthEmulator
 from tests.redis_cluster import CB_PASSWORD, CB_USER, Instance, start_instance
-from tests.redis_failing import eventually
+from tests.redis_failing import eventually, start_on
 from tests.redis_server import RedisServer
 from tests.tcp_proxy import DelayProxy
 
@@ -40,16 +39,6 @@ ORDER_DELAY = 1.5
 #: Seconds the proxy holds each chunk: time to cut a connection while its reply is on the way.
 LINK_DELAY = 0.5
 COMPLETE = StoredOutcome(status=OrderStatus.COMPLETE, completed_numbers=["9845550004"])
-
-
-async def start_on(url: str, emulator: BandwidthEmulator, name: str) -> Instance:
-    """One instance whose store reaches Redis at *url* (a proxy's), as start_instance does."""
-    store = RedisStore(url, instance_id=name)
-    client = emulator.client(store=store)
-    await client.__aenter__()
-    receiver = CallbackReceiver(username=CB_USER, password=CB_PASSWORD, store=store)
-    await receiver.start()
-    return Instance(name, store, client, receiver)
 
 
 @contextlib.asynccontextmanager
