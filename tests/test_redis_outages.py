@@ -206,3 +206,23 @@ async def test_finish_whose_reply_was_lost_is_still_the_first(redis_server: Redi
         assert await proxy.drop() >= 1
         assert await finishing is True
         assert store.finished_here == 1
+
+
+async def test_epoch_creator_sees_redis_restarted_empty(redis_server: RedisServer) -> None:
+    """The instance that created the epoch is the first to beat after Redis came back empty
+    (here, the only one): it still sees that Redis lost its data, and writes its intent again."""
+    async with RedisStore(redis_server.url, instance_id="a", namespace="9900000") as store:
+        assert await store.begin(new_intent("epoch")) is None
+        await eventually(lambda: _true(store.bus.epoch is not None), "a's first heartbeat")
+        await redis_server.restart(keep_data=False)
+        await eventually(
+            lambda: _true(store.bus.stats["epoch_changes"] == 1),
+            "a saw the epoch change",
+            lambda: store.bus.stats,
+        )
+        async with redis_server.inspect() as redis:
+
+            async def reseeded() -> bool:
+                return await redis.hget(store.key("i:epoch"), "state") == "INTENT"
+
+            await eventually(reseeded, "a wrote its intent again")
