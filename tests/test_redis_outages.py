@@ -226,3 +226,28 @@ async def test_epoch_creator_sees_redis_restarted_empty(redis_server: RedisServe
                 return await redis.hget(store.key("i:epoch"), "state") == "INTENT"
 
             await eventually(reseeded, "a wrote its intent again")
+
+
+async def test_finish_cut_short_by_a_timeout_is_written_by_the_resync(
+    redis_server: RedisServer,
+) -> None:
+    """The journal bounds each write with a timeout: a FINISH it cuts short (the script ran,
+    the reply was still on its way) is written again by the heartbeat's resync, which hears
+    that it was the first: the order is counted once and leaves the store's mirror."""
+    async with (
+        DelayProxy(redis_server.socket_path) as proxy,
+        RedisStore(proxy.url, instance_id="a", namespace="9900000", lease_ttl=1.5) as store,
+    ):
+        assert await store.begin(new_intent("cut-short")) is None
+        await store.placed("cut-short", "order-2")
+        proxy.delay = LINK_DELAY
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(LINK_DELAY * 1.5):  # the request is relayed, not the reply
+                await store.finish("cut-short", COMPLETE)
+        proxy.delay = 0.0
+
+        async def resynced() -> bool:
+            return store.finished_here == 1 and not store.mirror
+
+        await eventually(resynced, "the resync finished the order", lambda: store.mirror)
+        assert await store.get("cut-short") is not None

@@ -12,6 +12,7 @@ Each instance keeps a mirror of the intents it leads, so that when Redis comes b
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -317,7 +318,7 @@ class RedisStore:
                 done = await self._keyed(
                     _scripts.FINISH, customer_order_id, [KEEP_FINISHED, *fields]
                 )
-        except StoreUnavailableError:
+        except (StoreUnavailableError, asyncio.CancelledError):
             if customer_order_id in self.mirror:  # the resync sends this FINISH again
                 self._finish_tokens[customer_order_id] = token
             raise
@@ -336,6 +337,11 @@ class RedisStore:
         except RedisError as error:
             self.bus.dirty.add(customer_order_id)
             raise self.unavailable(f"record order {customer_order_id}", error) from error
+        except asyncio.CancelledError:
+            # Cut short by the caller's timeout: the write may or may not have happened, and
+            # the call may end before it retries; the resync makes sure.
+            self.bus.dirty.add(customer_order_id)
+            raise
 
     async def reseed(self, customer_order_id: str, *, unfinished: bool = False) -> bool:
         """Write the mirrored intent again, Redis having lost it; whether there was one.
