@@ -108,6 +108,7 @@ async def test_a5_redis_restarted_with_its_aof(tmp_path: Path, redis_required: N
         await group.assert_quiescent()
 
 
+@pytest.mark.slow
 async def test_a6_blips_lose_nothing(redis_server: RedisServer) -> None:
     async with cluster(redis_server) as group:
         numbers = group.numbers(ORDERS)

@@ -185,6 +185,7 @@ def new_intent(customer_order_id: str) -> OrderIntent:
     )
 
 
+@pytest.mark.slow
 async def test_finish_whose_reply_was_lost_is_still_the_first(redis_server: RedisServer) -> None:
     """FINISH runs in Redis, its reply is lost with the connection, redis-py sends it again:
     the store that finished the order still hears that it was the first (true once)."""

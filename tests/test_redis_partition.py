@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import pytest
+
 from bwnumbers import OrderResult
 from bwnumbers.testing import BandwidthEmulator
 from tests.load_balancer import LoadBalancer
@@ -28,6 +30,7 @@ ORDERS = 20
 ORDER_DELAY = 2 * LEASE_TTL + 1.0
 
 
+@pytest.mark.slow
 async def test_a15_partition_longer_than_the_lease(redis_server: RedisServer) -> None:
     async with contextlib.AsyncExitStack() as stack:
         proxy = await stack.enter_async_context(DelayProxy(redis_server.socket_path))
