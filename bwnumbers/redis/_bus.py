@@ -100,7 +100,6 @@ class Bus:
         self.dirty: set[str] = set()  # orders whose last write Redis refused
         self.epoch: str | None = None
         self.stats: collections.Counter[str] = collections.Counter()
-        self._candidate_epoch = uuid.uuid4().hex
         self._known = asyncio.Event()  # the namespace is known
         self._beat_now = asyncio.Event()
         self._connected_since: float | None = None
@@ -424,7 +423,10 @@ class Bus:
                 store.instance_id,
                 int(store.lease_ttl * 1000),
                 int(now * 1000),
-                self._candidate_epoch,
+                # A fresh candidate each time: an instance that created the epoch and is the
+                # first to beat after Redis came back empty must not write the same one again
+                # (it and every instance would then miss that Redis lost its data).
+                uuid.uuid4().hex,
                 7 * 24 * 3600,
                 INBOX_TTL,
             ],

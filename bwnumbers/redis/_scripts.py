@@ -85,11 +85,16 @@ return 0
 """
 
 #: The one compare-and-set that ends an order: 1 the first time, 0 after, -1 if missing.
-#: KEYS: i:coid. ARGV: prefix, coid, ttl, field, value, ...
+#: KEYS: i:coid. ARGV: prefix, coid, ttl, field, value, ..., 'finisher', token (last).
+#: The same token answers 1 again: a FINISH re-sent after its reply was lost (a cut
+#: connection, redis-py's retry, or the resync) is still the first one.
 FINISH: Final = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return -1 end
-if state == 'FINAL' or state == 'NEVER_CREATED' then return 0 end
+if state == 'FINAL' or state == 'NEVER_CREATED' then
+  if redis.call('HGET', KEYS[1], 'finisher') == ARGV[#ARGV] then return 1 end
+  return 0
+end
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 local owner = redis.call('HGET', KEYS[1], 'owner')

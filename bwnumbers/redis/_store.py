@@ -12,6 +12,7 @@ Each instance keeps a mirror of the intents it leads, so that when Redis comes b
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -126,6 +127,8 @@ class RedisStore:
         self._client: weakref.ReferenceType[OrderClient] | None = None
         #: How many FINISH calls of this instance were the first for their order.
         self.finished_here = 0
+        # The tokens of FINISH calls Redis did not answer, for the resync to send again.
+        self._finish_tokens: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return (
@@ -314,10 +317,20 @@ class RedisStore:
         now = time.time()
         # Kept until written: a FINISH Redis refused is written again once it answers.
         self._mirror_change(customer_order_id, state=state, outcome=outcome, finished_at=now)
-        fields = outcome_fields(state, outcome, now)
-        done = await self._keyed(_scripts.FINISH, customer_order_id, [KEEP_FINISHED, *fields])
-        if done == -1 and await self.reseed(customer_order_id, unfinished=True):
+        # A token of this call (see _scripts.FINISH), or of the call whose FINISH failed and
+        # that the resync now repeats; another call for the same order gets a token of its own.
+        token = self._finish_tokens.pop(customer_order_id, None) or uuid.uuid4().hex
+        fields = [*outcome_fields(state, outcome, now), "finisher", token]
+        try:
             done = await self._keyed(_scripts.FINISH, customer_order_id, [KEEP_FINISHED, *fields])
+            if done == -1 and await self.reseed(customer_order_id, unfinished=True):
+                done = await self._keyed(
+                    _scripts.FINISH, customer_order_id, [KEEP_FINISHED, *fields]
+                )
+        except (StoreUnavailableError, asyncio.CancelledError):
+            if customer_order_id in self.mirror:  # the resync sends this FINISH again
+                self._finish_tokens[customer_order_id] = token
+            raise
         self.mirror.pop(customer_order_id, None)
         if done == 1:
             self.finished_here += 1
@@ -333,6 +346,11 @@ class RedisStore:
         except RedisError as error:
             self.bus.dirty.add(customer_order_id)
             raise self.unavailable(f"record order {customer_order_id}", error) from error
+        except asyncio.CancelledError:
+            # Cut short by the caller's timeout: the write may or may not have happened, and
+            # the call may end before it retries; the resync makes sure.
+            self.bus.dirty.add(customer_order_id)
+            raise
 
     async def reseed(self, customer_order_id: str, *, unfinished: bool = False) -> bool:
         """Write the mirrored intent again, Redis having lost it; whether there was one.
