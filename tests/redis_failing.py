@@ -134,6 +134,26 @@ async def eventually(
         raise AssertionError(f"not reached within {WITHIN:g} s: {what}; {state()}") from None
 
 
+async def settled(group: Cluster) -> None:
+    """Wait until every instance has written what Redis refused during an outage.
+
+    A FINISH refused while Redis was away is written by the instance's next heartbeat after
+    the call returned (the journal's own retries last only while the call does): the count
+    of FINISH calls that were first is only final then. The heartbeats are woken now.
+    """
+
+    async def nothing_left() -> bool:
+        for instance in group.instances:
+            instance.store.bus.beat_now.set()
+        return all(not i.store.mirror and not i.store.bus.dirty for i in group.instances)
+
+    await eventually(
+        nothing_left,
+        "every instance wrote its refused writes again",
+        lambda: [(len(i.store.mirror), len(i.store.bus.dirty)) for i in group.instances],
+    )
+
+
 async def start_on(
     url: str, emulator: BandwidthEmulator, name: str, *, lease_ttl: float = 30.0
 ) -> Instance:

@@ -21,6 +21,7 @@ from tests.redis_failing import (
     every,
     order_many,
     retry_unavailable,
+    settled,
 )
 from tests.redis_server import RedisServer
 
@@ -71,6 +72,7 @@ async def test_a4_redis_restarted_empty(redis_server: RedisServer) -> None:
         check_once_each(group, numbers, results)
         results = await retry_unavailable(group, numbers, results)
         check_once_each(group, numbers, results)
+        await settled(group)
         assert_all_ordered(group, results)
         await group.assert_quiescent()
 
@@ -104,6 +106,7 @@ async def test_a5_redis_restarted_with_its_aof(tmp_path: Path, redis_required: N
         # The AOF kept the epoch: nothing was lost, so nothing is written again.
         assert [i.store.bus.stats["epoch_changes"] for i in group.instances] == [0, 0, 0]
         results = await retry_unavailable(group, numbers, results)
+        await settled(group)
         assert_all_ordered(group, results)
         await group.assert_quiescent()
 
@@ -127,6 +130,7 @@ async def test_a6_blips_lose_nothing(redis_server: RedisServer) -> None:
         assert sum(cuts) > 0, f"the blips cut nothing: {cuts}"
         check_once_each(group, numbers, results)
         results = await retry_unavailable(group, numbers, results)
+        await settled(group)
         assert_all_ordered(group, results, before=WARM)
         margin = 3 * len(group.instances)
         # The pools replace cut connections as traffic needs them: the same traffic again.

@@ -356,7 +356,7 @@ async def test_an_evicting_redis_is_warned_about(
     ):
         await store.get("order-1")
         await until(lambda: store.bus.epoch is not None, "the first heartbeat")
-        await store.bus._check_eviction_policy()  # the heartbeat's check, awaited here
+        await store.bus.lease.check_eviction_policy()  # the heartbeat's check, awaited here
     warnings = [r for r in caplog.records if "maxmemory-policy" in r.getMessage()]
     assert all(r.levelno == logging.WARNING for r in warnings)
     assert bool(warnings) is warned

@@ -8,11 +8,8 @@
   it saw (streams keep what arrived while the reader was away; Pub/Sub would lose it). After
   every (re)connection it first replays the notifications recorded on the intents of the
   orders waiting here, then reads on: a duplicate is harmless, a future resolves once.
-- **The lease.** A heartbeat renews ``alive:<instance>`` (and the TTLs of this instance's
-  keys), notices when Redis lost its data (the ``epoch`` changed) and writes this instance's
-  orders again, and adopts the orders of instances whose lease ran out (CLAIM: exactly one
-  survivor wins). An instance only declares another dead once it has itself been connected
-  for a lease and a heartbeat, so Redis coming back with every lease expired adopts nothing.
+- **The lease** (:mod:`bwnumbers.redis._lease`): a heartbeat, and the adoption of the orders
+  of instances that died.
 - **Rate limits.** A 429 that closes a gate here is sent to every live instance's inbox.
 """
 
@@ -21,23 +18,17 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import random
 import time
-import uuid
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from redis.exceptions import RedisError, ResponseError
-
-from bwnumbers._exceptions import StoreUnavailableError
 from bwnumbers._models import Notification
 from bwnumbers._ratelimit import GROUPS, RateGate
-from bwnumbers._recovery import PendingOrder
-from bwnumbers._seam import WaiterRegistry
-from bwnumbers._store import OrderIntent
 
 from . import _scripts
 from ._codec import note_from_json, note_to_json
-from ._connections import reader_client
+from ._connections import BACKOFF_FIRST, BACKOFF_MAX, ERRORS, jittered, reader_client
+from ._lease import Lease
+from ._scripts import EARLY_LIMIT, EARLY_TTL, INBOX_MAXLEN, INBOX_TTL
 
 if TYPE_CHECKING:
     from ._store import RedisStore
@@ -49,28 +40,12 @@ log = logging.getLogger("bwnumbers.redis")
 #: Notifications kept locally while Redis is unreachable, and for how long (seconds).
 OUTBOUND_LIMIT: Final = 10_000
 OUTBOUND_TTL: Final = 600.0
-#: The shared ``early`` hash: notifications for orders nobody knows yet.
-EARLY_LIMIT: Final = 10_000
-EARLY_TTL: Final = 600
-INBOX_MAXLEN: Final = 10_000
-INBOX_TTL: Final = 600
 #: Seconds a notification may take to be routed before it is queued locally instead.
 ROUTE_TIMEOUT: Final = 1.0
 #: The inbox read blocks this long (ms) per XREAD.
 READ_BLOCK_MS: Final = 5000
-BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 #: Seconds stop() waits for a cancelled task before cancelling it again.
 CANCEL_AGAIN_AFTER: Final = 0.1
-#: The reconcile window of adopted orders whose POST may never have arrived.
-ORPHAN_RECONCILE_WINDOW: Final = 60.0
-
-# What a Redis that is down, slow or restarting raises (StoreUnavailableError: a store write
-# refused during a resync).
-_ERRORS = (RedisError, OSError, TimeoutError, StoreUnavailableError)
-
-
-def _jittered(delay: float) -> float:
-    return delay * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
 
 
 async def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
@@ -98,12 +73,10 @@ class Bus:
         self.store = store
         self.healthy = False
         self.dirty: set[str] = set()  # orders whose last write Redis refused
-        self.epoch: str | None = None
         self.stats: collections.Counter[str] = collections.Counter()
         self._known = asyncio.Event()  # the namespace is known
-        self._beat_now = asyncio.Event()
-        self._connected_since: float | None = None
-        self._policy_checked = False
+        self.beat_now = asyncio.Event()  # wakes the heartbeat before its time
+        self.lease = Lease(self)
         self._outbound: collections.deque[tuple[float, Notification]] = collections.deque()
         self._outbound_warned = False
         self._gates: dict[RateGate, int] = {}
@@ -128,7 +101,12 @@ class Bus:
     def namespace_known(self) -> None:
         self._known.set()
 
-    def _spawn(self, coroutine: Any) -> None:
+    @property
+    def epoch(self) -> str | None:
+        """The epoch of Redis's data this instance last saw (see :class:`Lease`)."""
+        return self.lease.epoch
+
+    def spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -139,7 +117,7 @@ class Bus:
             # Kept so that stop() can cancel them again (see _cancel_all): a TaskGroup that
             # is already aborting does not pass a second cancellation on to its tasks.
             self._loops = [
-                group.create_task(self._heartbeat_loop()),
+                group.create_task(self.lease.heartbeat_loop()),
                 group.create_task(self._read_loop()),
             ]
 
@@ -147,7 +125,7 @@ class Bus:
         # The loops also end on this flag: redis-py (8.1, seen here) lets a command that was
         # in flight when its task was cancelled return normally, so a cancellation can be lost.
         self._stopping = True
-        self._beat_now.set()
+        self.beat_now.set()
         for gate in list(self._gates):
             self._gates[gate] = 1
             self.unshare(gate)
@@ -165,7 +143,7 @@ class Bus:
             try:
                 async with asyncio.timeout(1.0):
                     await self._release_lease(writer)
-            except _ERRORS as error:
+            except ERRORS as error:
                 log.info("Could not hand back the lease of %s: %s", self.store.instance_id, error)
 
     async def _release_lease(self, writer: Any) -> None:
@@ -186,7 +164,7 @@ class Bus:
         try:
             async with asyncio.timeout(ROUTE_TIMEOUT):
                 await self._route_now(notification)
-        except _ERRORS as error:
+        except ERRORS as error:
             self._note_unreachable(error)
             self.queue(notification)
 
@@ -232,9 +210,9 @@ class Bus:
             try:
                 async with asyncio.timeout(ROUTE_TIMEOUT):
                     await self._route_now(notification)
-            except _ERRORS as error:
+            except ERRORS as error:
                 self._note_unreachable(error)
-                await asyncio.sleep(_jittered(delay))
+                await asyncio.sleep(jittered(delay))
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
             self._outbound.popleft()
@@ -295,7 +273,7 @@ class Bus:
 
     def _gate_closed(self, group: str, reset_at: float) -> None:
         if not self._stopping and self.store.prefix is not None:
-            self._spawn(self._publish_gate(group, reset_at))
+            self.spawn(self._publish_gate(group, reset_at))
 
     async def _publish_gate(self, group: str, reset_at: float) -> None:
         try:
@@ -312,7 +290,7 @@ class Bus:
                         INBOX_TTL,
                     ],
                 )
-        except _ERRORS as error:  # the other instances learn the limit by their own 429
+        except ERRORS as error:  # the other instances learn the limit by their own 429
             log.info("Could not share the %s rate-limit closing: %s", group, error)
 
     def _close_gates(self, group: str, until_ms: str) -> None:
@@ -350,15 +328,15 @@ class Bus:
                         for entry_id, fields in entries:
                             last_id = entry_id
                             self._handle(fields)
-            except _ERRORS as error:
+            except ERRORS as error:
                 self._set_healthy(False, error)
             except Exception as error:  # a bug of ours must not end the reader for good
                 log.exception("The inbox reader of %s failed", self.store.instance_id)
                 self._set_healthy(False, error)
             finally:
                 await reader.aclose()
-            self._beat_now.set()  # a reconnection may mean Redis lost its data: check now
-            await asyncio.sleep(_jittered(delay))
+            self.beat_now.set()  # a reconnection may mean Redis lost its data: check now
+            await asyncio.sleep(jittered(delay))
             delay = min(delay * 2, BACKOFF_MAX)
 
     def _handle(self, fields: dict[str, str]) -> None:
@@ -382,141 +360,3 @@ class Bus:
                 type(error).__name__,
                 error,
             )
-
-    # ------------------------------------------------------------------ the lease
-
-    async def _heartbeat_loop(self) -> None:
-        interval = self.store.lease_ttl / 3
-        delay = BACKOFF_FIRST
-        while not self.stopping():
-            try:
-                async with asyncio.timeout(max(interval, 2.0)):
-                    await self._beat()
-            except Exception as error:
-                self._connected_since = None
-                if self.stopping():  # a beat that met the closed store: no retry, no alarm
-                    return
-                if not isinstance(error, _ERRORS):
-                    log.exception("The heartbeat of %s failed", self.store.instance_id)
-                log.debug("Heartbeat of %s failed: %s", self.store.instance_id, error)
-                await asyncio.sleep(_jittered(delay))
-                delay = min(delay * 2, BACKOFF_MAX)
-                continue
-            delay = BACKOFF_FIRST
-            if self.stopping():
-                return
-            self._beat_now.clear()
-            try:
-                async with asyncio.timeout(interval):
-                    await self._beat_now.wait()
-            except TimeoutError:
-                pass
-
-    async def _beat(self) -> None:
-        store = self.store
-        now = time.time()
-        epoch = await store.script(
-            _scripts.HEARTBEAT,
-            [store.key("epoch")],
-            [
-                store.prefix,
-                store.instance_id,
-                int(store.lease_ttl * 1000),
-                int(now * 1000),
-                # A fresh candidate each time: an instance that created the epoch and is the
-                # first to beat after Redis came back empty must not write the same one again
-                # (it and every instance would then miss that Redis lost its data).
-                uuid.uuid4().hex,
-                7 * 24 * 3600,
-                INBOX_TTL,
-            ],
-        )
-        if self._connected_since is None:
-            self._connected_since = now
-        if self.epoch is not None and epoch != self.epoch:
-            log.warning(
-                "Redis lost its data (restarted without persistence, or flushed): RedisStore "
-                "%s writes its %d unfinished order(s) again. Orders of instances that died "
-                "meanwhile are lost to the journal (polling still finishes waiting calls).",
-                store.instance_id,
-                len(store.mirror),
-            )
-            self.dirty.update(store.mirror)
-            self.stats["epoch_changes"] += 1
-        self.epoch = epoch
-        if not self._policy_checked:
-            self._policy_checked = True
-            await self._check_eviction_policy()
-        for coid in list(self.dirty):
-            await store.resync(coid)
-            self.dirty.discard(coid)
-        if now - self._connected_since >= store.lease_ttl * 4 / 3:
-            await self._sweep(now)
-
-    async def _check_eviction_policy(self) -> None:
-        try:
-            policy = (await self.store.writer().config_get("maxmemory-policy")).get(
-                "maxmemory-policy"
-            )
-        except ResponseError:  # CONFIG is often disabled on managed Redis
-            return
-        if policy and policy != "noeviction":
-            log.warning(
-                "Redis at %s evicts keys when full (maxmemory-policy %s): it may drop "
-                "unfinished orders. Set maxmemory-policy noeviction.",
-                self.store,
-                policy,
-            )
-
-    async def _sweep(self, now: float) -> None:
-        """Adopt the orders of instances whose lease ran out."""
-        store = self.store
-        client, sink = store.client, store.sink
-        if client is None or sink is None:  # nothing here could finish them
-            return
-        cutoff = int((now - store.lease_ttl) * 1000)
-        for dead in await store.writer().zrangebyscore(store.key("hb"), "-inf", cutoff):
-            if dead == store.instance_id:
-                continue
-            taken = await store.script(
-                _scripts.CLAIM,
-                [store.key("hb")],
-                [store.prefix, dead, store.instance_id, 7 * 24 * 3600],
-            )
-            if taken[0] == 1 and len(taken) > 1:
-                intents = await store.read_intents(taken[1:])
-                log.warning(
-                    "RedisStore %s adopted %d unfinished order(s) of instance %s, whose lease "
-                    "ran out.",
-                    store.instance_id,
-                    len(intents),
-                    dead,
-                )
-                for intent in intents:
-                    self._adopt(intent, client, cast(WaiterRegistry, sink))
-
-    def _adopt(self, intent: OrderIntent, client: Any, waiters: WaiterRegistry) -> None:
-        store = self.store
-        store.mirror[intent.customer_order_id] = intent
-        self.stats["adopted"] += 1
-        pending = PendingOrder(
-            intent,
-            client=client,
-            waiters=waiters,
-            store=store,
-            reconcile_window=ORPHAN_RECONCILE_WINDOW,
-            resubmit=False,
-        )
-        self._spawn(self._orphan(pending))
-
-    async def _orphan(self, pending: PendingOrder) -> None:
-        try:
-            if self.store.on_orphan is not None:
-                await self.store.on_orphan(pending)
-                return
-            result = await pending.wait()
-            log.info("Adopted order %s ended %s", result.order_id, result.status)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            log.info("Adopted order %s: %s", pending.customer_order_id, error)

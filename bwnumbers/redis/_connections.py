@@ -21,20 +21,42 @@ hang every shutdown. RESP2 also keeps one shape of ``XREAD`` replies across redi
 
 from __future__ import annotations
 
+import random
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import EqualJitterBackoff, NoBackoff
+from redis.exceptions import RedisError
 
-__all__ = ["reader_client", "redacted", "writer_client"]
+from bwnumbers._exceptions import StoreUnavailableError
+
+__all__ = [
+    "BACKOFF_FIRST",
+    "BACKOFF_MAX",
+    "ERRORS",
+    "jittered",
+    "reader_client",
+    "redacted",
+    "writer_client",
+]
 
 MAX_CONNECTIONS: Final = 16
 POOL_TIMEOUT: Final = 5.0
 SOCKET_TIMEOUT: Final = 5.0
 CONNECT_TIMEOUT: Final = 2.0
 HEALTH_CHECK_INTERVAL: Final = 30
+#: The background tasks' backoff after a failure: first delay and cap, in seconds, jittered.
+BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
+
+#: What a Redis that is down, slow or restarting raises (StoreUnavailableError: a store write
+#: refused during a resync).
+ERRORS = (RedisError, OSError, TimeoutError, StoreUnavailableError)
+
+
+def jittered(delay: float) -> float:
+    return delay * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
 
 
 def _tcp(url: str) -> bool:

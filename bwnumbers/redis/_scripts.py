@@ -17,7 +17,28 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["BEGIN", "CLAIM", "FINISH", "GATE", "HEARTBEAT", "PLACED", "PROGRESS", "ROUTE", "SEED"]
+#: Bounds of the keys: the shared ``early`` hash of notifications for orders nobody knows
+#: yet (entries, seconds), and each instance's inbox stream (entries, seconds of TTL).
+EARLY_LIMIT: Final = 10_000
+EARLY_TTL: Final = 600
+INBOX_MAXLEN: Final = 10_000
+INBOX_TTL: Final = 600
+
+__all__ = [
+    "BEGIN",
+    "CLAIM",
+    "EARLY_LIMIT",
+    "EARLY_TTL",
+    "FINISH",
+    "GATE",
+    "HEARTBEAT",
+    "INBOX_MAXLEN",
+    "INBOX_TTL",
+    "PLACED",
+    "PROGRESS",
+    "ROUTE",
+    "SEED",
+]
 
 #: KEYS: i:coid. ARGV: prefix, me, coid, ttl, field, value, ... -> nil if new, else HGETALL.
 BEGIN: Final = """

@@ -36,7 +36,6 @@ from bwnumbers._shared import LocalSink
 from bwnumbers._store import IntentState, OrderIntent, StoredOutcome
 
 from . import _scripts
-from ._batch import ScriptBatcher
 from ._bus import Bus
 from ._codec import intent_fields, intent_from_hash, outcome_fields, pairs
 from ._connections import redacted, writer_client
@@ -117,7 +116,6 @@ class RedisStore:
         self._prefix: str | None = None if namespace is None else _prefix(namespace)
         self._writer: aioredis.Redis | None = None
         self._scripts: dict[str, AsyncScript] = {}
-        self._batcher = ScriptBatcher(self._open_writer)
         self._closed = False
         self.bus = Bus(self)
         # The intents this instance leads, as it last wrote them: what it writes again when
@@ -182,12 +180,6 @@ class RedisStore:
         assert self._writer is not None
         return self._writer
 
-    def _open_writer(self) -> aioredis.Redis:
-        """The writer, also while :meth:`aclose` sends the last writes."""
-        if self._writer is None:
-            raise StoreUnavailableError("This RedisStore is closed; nothing was recorded.")
-        return self._writer
-
     def _ensure_open(self) -> None:
         if self._closed:
             raise StoreUnavailableError(
@@ -214,13 +206,12 @@ class RedisStore:
         )
 
     async def script(self, source: str, keys: list[str], args: list[Any]) -> Any:
-        """Run a Lua script (EVALSHA, loading it after a NOSCRIPT), batched with the calls
-        of the same turn of the event loop."""
+        """Run a Lua script (EVALSHA, loading it after a NOSCRIPT)."""
         writer = self.writer()
         script = self._scripts.get(source)
         if script is None:
             script = self._scripts[source] = writer.register_script(source)
-        return await self._batcher.call(script, keys, args)
+        return await script(keys=keys, args=args)
 
     # ------------------------------------------------------------------ SharedStore
 
@@ -289,9 +280,14 @@ class RedisStore:
         return intent_from_hash(pairs(found))
 
     async def placed(self, customer_order_id: str, order_id: str) -> None:
-        self._mirror_change(
-            customer_order_id, order_id=order_id, state=IntentState.PLACED, owner=self.instance_id
-        )
+        mirrored = self.mirror.get(customer_order_id)
+        if mirrored is not None and not mirrored.state.is_finished:  # a resync races a FINISH
+            self._mirror_change(
+                customer_order_id,
+                order_id=order_id,
+                state=IntentState.PLACED,
+                owner=self.instance_id,
+            )
         answer = await self._keyed(_scripts.PLACED, customer_order_id, [order_id])
         if answer[0] == 0 and await self.reseed(customer_order_id):
             answer = await self._keyed(_scripts.PLACED, customer_order_id, [order_id])
@@ -323,7 +319,7 @@ class RedisStore:
         fields = [*outcome_fields(state, outcome, now), "finisher", token]
         try:
             done = await self._keyed(_scripts.FINISH, customer_order_id, [KEEP_FINISHED, *fields])
-            if done == -1 and await self.reseed(customer_order_id, unfinished=True):
+            if done == -1 and await self.reseed(customer_order_id):
                 done = await self._keyed(
                     _scripts.FINISH, customer_order_id, [KEEP_FINISHED, *fields]
                 )
@@ -352,15 +348,17 @@ class RedisStore:
             self.bus.dirty.add(customer_order_id)
             raise
 
-    async def reseed(self, customer_order_id: str, *, unfinished: bool = False) -> bool:
+    async def reseed(self, customer_order_id: str) -> bool:
         """Write the mirrored intent again, Redis having lost it; whether there was one.
 
-        With *unfinished*, it is written as it was before its outcome (which FINISH adds).
+        Always as it was before any outcome: only FINISH makes an intent final, so that it
+        answers "first" to exactly one call (a resync of PLACED racing this order's FINISH
+        would otherwise write it final unannounced, and the FINISH would count for nobody).
         """
         intent = self.mirror.get(customer_order_id)
         if intent is None:
             return False
-        if unfinished and intent.state.is_finished:
+        if intent.state.is_finished:
             state = IntentState.PLACED if intent.order_id else IntentState.INTENT
             intent = attrs.evolve(intent, state=state, outcome=None, finished_at=None)
         try:
@@ -449,7 +447,6 @@ class RedisStore:
         self._closed = True
         try:
             await self.bus.stop(self._writer)
-            await self._batcher.aclose()
         finally:
             writer, self._writer = self._writer, None
             if writer is not None:
