@@ -19,6 +19,7 @@ from bwnumbers import CallbackReceiver, OrderResult, StoreUnavailableError
 from bwnumbers.redis import RedisStore
 from bwnumbers.testing import BandwidthEmulator
 from tests.redis_cluster import CB_PASSWORD, CB_USER, Cluster, Instance
+from tests.redis_server import RedisServer
 
 #: Calls in flight at once: 1,000 at once starve the loop past BEGIN's 2 s budget.
 CONCURRENCY = 100
@@ -151,6 +152,19 @@ async def settled(group: Cluster) -> None:
         nothing_left,
         "every instance wrote its refused writes again",
         lambda: [(len(i.store.mirror), len(i.store.bus.dirty)) for i in group.instances],
+    )
+
+
+async def connections_back_to(server: RedisServer, baseline: int, margin: int) -> None:
+    """Wait until Redis counts *baseline* ± *margin* client connections again."""
+    counts: list[int] = []
+
+    async def back_to_baseline() -> bool:
+        counts.append(await server.client_count())
+        return abs(counts[-1] - baseline) <= margin
+
+    await eventually(
+        back_to_baseline, f"{baseline} ± {margin} connections", lambda: f"now {counts[-1]}"
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from bwnumbers import OrderResult
 from tests.redis_cluster import cluster
-from tests.redis_failing import CONCURRENCY, coid, eventually, order_many
+from tests.redis_failing import CONCURRENCY, coid, connections_back_to, eventually, order_many
 from tests.redis_server import RedisServer
 
 ORDERS = 1000
@@ -66,12 +66,4 @@ async def test_a14_cancellation_storm_during_blips(redis_server: RedisServer) ->
         again, _ = await order_many(group, group.numbers(WARM, prefix="986"), tag="again")
         assert all(isinstance(r, OrderResult) for r in again)
         margin = 3 * len(group.instances)
-        counts: list[int] = []
-
-        async def back_to_baseline() -> bool:
-            counts.append(await redis_server.client_count())
-            return abs(counts[-1] - baseline) <= margin
-
-        await eventually(
-            back_to_baseline, f"{baseline} ± {margin} connections", lambda: f"now {counts[-1]}"
-        )
+        await connections_back_to(redis_server, baseline, margin)

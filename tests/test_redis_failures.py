@@ -17,6 +17,7 @@ from tests.redis_cluster import Cluster, cluster
 from tests.redis_failing import (
     assert_all_ordered,
     check_once_each,
+    connections_back_to,
     eventually,
     every,
     order_many,
@@ -137,13 +138,5 @@ async def test_a6_blips_lose_nothing(redis_server: RedisServer) -> None:
         again, _ = await order_many(group, group.numbers(WARM, prefix="986"), tag="again")
         assert all(isinstance(r, OrderResult) for r in again)
 
-        counts: list[int] = []
-
-        async def back_to_baseline() -> bool:
-            counts.append(await redis_server.client_count())
-            return abs(counts[-1] - baseline) <= margin
-
-        await eventually(
-            back_to_baseline, f"{baseline} ± {margin} connections", lambda: f"now {counts[-1]}"
-        )
+        await connections_back_to(redis_server, baseline, margin)
         await group.assert_quiescent()
