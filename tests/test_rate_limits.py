@@ -136,7 +136,9 @@ async def test_budget_running_out_at_the_gate_sends_nothing() -> None:
 
 async def test_order_and_wait_timeout_at_the_gate_is_a_rate_limit_error() -> None:
     """timeout= running out at the gate raises RateLimitError (nothing sent), not a timeout."""
-    limits = {"ORDER": RateLimit(per_window=1, window=30)}
+    # Windows are aligned to epoch seconds: an hour makes it unlikely that the two POSTs fall
+    # into two windows (with 30 s, one CI run in a few hundred saw the second one accepted).
+    limits = {"ORDER": RateLimit(per_window=1, window=3600)}
     async with (
         BandwidthEmulator(rate_limits=limits) as emulator,
         emulator.client() as client,
