@@ -4,7 +4,8 @@ The journal half is :class:`~bwnumbers.OrderStore`: an intent is a Redis hash wr
 ``POST /orders`` (an atomic BEGIN that also finds an intent another instance wrote), then the
 order id (PLACED), statuses, and the outcome (a FINISH compare-and-set, true once per order
 across every instance). The bus half (:mod:`bwnumbers.redis._bus`) carries notifications to
-the instance whose order they are, and keeps instances alive and their orders adopted.
+the instance whose order they are; the lease (:mod:`bwnumbers.redis._lease`) keeps instances
+alive and has the orders of dead ones adopted.
 
 Each instance keeps a mirror of the intents it leads, so that when Redis comes back empty
 (restarted without persistence, flushed), or refused a write, it writes them again.
