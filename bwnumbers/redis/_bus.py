@@ -161,11 +161,7 @@ class Bus:
         if self.store.prefix is None or self._outbound:  # keep the order of arrival
             self.queue(notification)
             return
-        try:
-            async with asyncio.timeout(ROUTE_TIMEOUT):
-                await self._route_now(notification)
-        except ERRORS as error:
-            self._note_unreachable(error)
+        if not await self._routed(notification):
             self.queue(notification)
 
     def queue(self, notification: Notification) -> None:
@@ -198,6 +194,17 @@ class Bus:
         )
         self.stats[answer[0].lower()] += 1
 
+    async def _routed(self, notification: Notification) -> bool:
+        """Route *notification* within :data:`ROUTE_TIMEOUT`; ``False`` if Redis did not take
+        it (said once per outage)."""
+        try:
+            async with asyncio.timeout(ROUTE_TIMEOUT):
+                await self._route_now(notification)
+        except ERRORS as error:
+            self._note_unreachable(error)
+            return False
+        return True
+
     async def _drain(self) -> None:
         delay = BACKOFF_FIRST
         while self._outbound and not self.stopping():
@@ -207,11 +214,7 @@ class Bus:
                 self._outbound.popleft()
                 self.stats["outbound_dropped"] += 1
                 continue
-            try:
-                async with asyncio.timeout(ROUTE_TIMEOUT):
-                    await self._route_now(notification)
-            except ERRORS as error:
-                self._note_unreachable(error)
+            if not await self._routed(notification):
                 await asyncio.sleep(jittered(delay))
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue

@@ -95,11 +95,11 @@ end
 return {1}
 """
 
-#: KEYS: i:coid. ARGV: status -> 1 if written.
+#: KEYS: i:coid. ARGV: prefix, coid, status -> 1 if written.
 PROGRESS: Final = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if state == 'INTENT' or state == 'PLACED' then
-  redis.call('HSET', KEYS[1], 'last_status', ARGV[1])
+  redis.call('HSET', KEYS[1], 'last_status', ARGV[3])
   return 1
 end
 return 0

@@ -297,10 +297,7 @@ class RedisStore:
 
     async def progress(self, customer_order_id: str, status: str) -> None:
         self._mirror_change(customer_order_id, last_status=status)
-        try:
-            await self.script(_scripts.PROGRESS, [self.key(f"i:{customer_order_id}")], [status])
-        except RedisError as error:
-            raise self.unavailable("record the order's status", error) from error
+        await self._keyed(_scripts.PROGRESS, customer_order_id, [status])
 
     async def finish(self, customer_order_id: str, outcome: StoredOutcome) -> bool:
         return await self._end(customer_order_id, IntentState.FINAL, outcome)
