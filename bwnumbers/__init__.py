@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._auth import TokenProvider
 from ._client import NumbersClient
+from ._disconnecting import DisconnectResult, disconnect_and_wait
 from ._exceptions import (
     AmbiguousOrderError,
     APIError,
@@ -16,6 +17,7 @@ from ._exceptions import (
     BWNumbersError,
     ConflictError,
     DecodeError,
+    DisconnectFailedError,
     ForbiddenError,
     IdempotencyConflictError,
     NeverCreatedError,
@@ -56,6 +58,7 @@ from ._receiver import CallbackReceiver
 from ._recovery import PendingOrder, recover
 from ._retry import RetryPolicy
 from ._seam import (
+    DisconnectClient,
     NotificationSink,
     OrderClient,
     UnclaimedBuffer,
@@ -82,6 +85,9 @@ __all__ = [
     "CallbackReceiver",
     "ConflictError",
     "DecodeError",
+    "DisconnectClient",
+    "DisconnectFailedError",
+    "DisconnectResult",
     "ForbiddenError",
     "IdempotencyConflictError",
     "IntentState",
@@ -132,6 +138,7 @@ __all__ = [
     "WaiterSource",
     "WaitersClosedError",
     "__version__",
+    "disconnect_and_wait",
     "normalize_number",
     "order_and_wait",
     "parse_notification",
