@@ -14,17 +14,15 @@ disconnect of exactly the same numbers (``client.find_disconnect``).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping, Sequence
 
 from ._disconnect_models import DisconnectMode, DisconnectRequest
 from ._flow import OrderFlow
-from ._journal import resolve_store
-from ._kinds import DISCONNECT_KIND, DisconnectResult, disconnect_digest, disconnect_fields
+from ._kinds import DISCONNECT_KIND, DisconnectResult
 from ._poller import PollPolicy
-from ._seam import DISCONNECTS, DisconnectClient, Waiters
+from ._seam import DisconnectClient, Waiters
 from ._status import StatusHook
-from ._store import OrderIntent, OrderStore, check_metadata
+from ._store import OrderStore
 from ._waiting import check_timeout
 
 __all__ = ["DisconnectResult", "disconnect_and_wait"]
@@ -111,35 +109,8 @@ async def disconnect_and_wait(
     started = asyncio.get_running_loop().time()
     check_timeout(timeout)
     request = DisconnectRequest.build(
-        numbers,
-        name=name,
-        customer_order_id=customer_order_id,
-        disconnect_mode=disconnect_mode,
+        numbers, name=name, customer_order_id=customer_order_id, disconnect_mode=disconnect_mode
     )
-    kept = check_metadata(metadata)
-    digest = disconnect_digest(request)
-    coid = request.customer_order_id
-    flow = OrderFlow(
-        DISCONNECT_KIND,
-        client,
-        receiver,
-        resolve_store(store, receiver, client),
-        coid,
-        timeout=timeout,
-        on_status=on_status,
-        confirm=confirm,
-        polling=polling,
-        started=started,
-    )
-    now = time.time()
-    intent = OrderIntent(
-        kind=DISCONNECTS,
-        customer_order_id=coid,
-        request_digest=digest,
-        request=disconnect_fields(request),
-        request_xml="",
-        metadata=kept,
-        created_at=now,
-        deadline=None if timeout is None else now + timeout,
-    )
-    return await flow.start(intent, request, generated_id=customer_order_id is None)
+    flow = OrderFlow(DISCONNECT_KIND, client, receiver, store, request.customer_order_id)
+    flow.wait_with(started, timeout=timeout, on_status=on_status, confirm=confirm, polling=polling)
+    return await flow.run(request, metadata, generated_id=customer_order_id is None)

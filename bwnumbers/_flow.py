@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Mapping
 from typing import Any, Generic
 
 from . import _ratelimit, _retry
@@ -29,6 +30,7 @@ from ._journal import (
     conflict,
     exclusive,
     failed_outcome,
+    resolve_store,
     result_outcome,
     stored_result,
 )
@@ -38,8 +40,8 @@ from ._poller import PollPolicy
 from ._seam import Waiter, Waiters
 from ._shared import attach_account, placed_elsewhere, replay_recorded
 from ._status import ResultSource, StatusHook, StatusReporter, StatusUpdate
-from ._store import OrderIntent, OrderStore, journal_key
-from ._waiting import registered, resolve_waiters, wait_registered
+from ._store import OrderIntent, OrderStore, check_metadata, journal_key
+from ._waiting import check_timeout, registered, resolve_waiters, wait_registered
 
 __all__ = ["OrderFlow"]
 
@@ -78,38 +80,61 @@ class OrderFlow(Generic[R]):
         kind: OrderKind[R],
         client: Any,
         waiters: Waiters,
-        store: OrderStore,
+        store: OrderStore | None,
         customer_order_id: str,
-        *,
-        timeout: float | None,
-        on_status: StatusHook | None,
-        confirm: bool,
-        polling: PollPolicy | None,
-        started: float,
     ) -> None:
         self.kind: OrderKind[R] = kind
         self.client = client
         self.registry, self.on_first_poll = resolve_waiters(waiters)
-        self.store = store
+        self.store = resolve_store(store, waiters, client)
         self.customer_order_id = customer_order_id
         self.key = journal_key(kind.name, customer_order_id)
+        self.wait_with(asyncio.get_running_loop().time())
+
+    def wait_with(
+        self,
+        started: float,
+        *,
+        timeout: float | None = None,
+        on_status: StatusHook | None = None,
+        confirm: bool = True,
+        polling: PollPolicy | None = None,
+    ) -> None:
+        """How the call waits: from *started* (loop time), and the caller's options."""
+        check_timeout(timeout)
+        self.started = started
         self.timeout = timeout
         self.deadline = None if timeout is None else started + timeout
         self.on_status = on_status
         self.confirm = confirm
         self.polling = polling or PollPolicy()
-        self.started = started
 
     def elapsed(self) -> float:
         return asyncio.get_running_loop().time() - self.started
 
-    async def start(self, intent: OrderIntent, request: Any, *, generated_id: bool) -> R:
-        """Journal *intent* (before anything is sent, or nothing is), then place *request*,
+    async def run(
+        self, request: Any, metadata: Mapping[str, object] | None, *, generated_id: bool
+    ) -> R:
+        """Journal *request*'s intent (before anything is sent, or nothing is), then place it,
         or resume the order the journal knows under its key; a call in this process that
         leads that order already is followed instead (:func:`~bwnumbers._journal.exclusive`).
+
+        *generated_id*: the customer order id was made up here, not the caller's.
         """
+        kept = check_metadata(metadata)
+        fields, request_xml, digest = self.kind.journal(request)
+        now = time.time()
+        intent = OrderIntent(
+            kind=self.kind.name,
+            customer_order_id=self.customer_order_id,
+            request_digest=digest,
+            request=fields,
+            request_xml=request_xml,
+            metadata=kept,
+            created_at=now,
+            deadline=None if self.timeout is None else now + self.timeout,
+        )
         attach_account(self.store, self.client)  # a shared store names its keys by the account
-        digest = intent.request_digest
 
         async def lead() -> R:
             existing = await begin(self.store, intent)

@@ -17,12 +17,13 @@ from typing import Any, Final, Generic, Protocol, TypeVar
 
 import attrs
 
+from . import _xml
 from ._disconnect_models import DisconnectDetails, DisconnectRequest
 from ._exceptions import DisconnectFailedError, FinalFailure, OrderFailedError
-from ._models import Notification, OrderDetails, OrderError, OrderStatus
+from ._models import Notification, OrderDetails, OrderError, OrderRequest, OrderStatus
 from ._seam import DISCONNECTS, ORDERS
 from ._status import ResultSource
-from ._store import OrderIntent
+from ._store import OrderIntent, request_digest, request_fields
 
 __all__ = [
     "DISCONNECT_KIND",
@@ -119,6 +120,7 @@ class OrderKind(Generic[R]):
         fetch: ``(client, id) -> details``, the ``GET`` that is the source of truth.
         place: ``(client, request) -> placed`` (with ``id`` and ``status``), never twice.
         find: ``(client, intent) -> placed | None``, the one a journaled intent's POST made.
+        journal: a request's journal fields, exact body (for the record) and digest.
         rebuild: the request of a journaled intent, under its customer order id.
         done_numbers: the numbers a final details answer reports as done.
         make: the result, from the fields of :class:`OrderResult` with ``numbers=``.
@@ -135,6 +137,7 @@ class OrderKind(Generic[R]):
     fetch: Callable[[Any, str], Awaitable[Any]]
     place: Callable[[Any, Any], Awaitable[Any]]
     find: Callable[[Any, OrderIntent], Awaitable[Any]]
+    journal: Callable[[Any], tuple[dict[str, Any], str, str]]
     rebuild: Callable[[OrderIntent], Any]
     done_numbers: Callable[[Any], tuple[str, ...]]
     make: Callable[..., R]
@@ -143,6 +146,10 @@ class OrderKind(Generic[R]):
 
 
 # ---------------------------------------------------------------------- new-number orders
+
+
+def _journal_order(request: OrderRequest) -> tuple[dict[str, Any], str, str]:
+    return request_fields(request), _xml.encode_order(request).decode(), request_digest(request)
 
 
 def _order_result(*, numbers: tuple[str, ...], **fields: Any) -> OrderResult:
@@ -167,6 +174,7 @@ ORDER_KIND: Final[OrderKind[OrderResult]] = OrderKind(
     fetch=lambda client, order_id: client.get_order(order_id),
     place=lambda client, request: client.place_order(request),
     find=_find_order,
+    journal=_journal_order,
     rebuild=lambda intent: intent.rebuild_request(),
     done_numbers=lambda details: details.completed_numbers,
     make=_order_result,
@@ -194,6 +202,10 @@ def disconnect_digest(request: DisconnectRequest) -> str:
     fields["numbers"] = sorted(fields["numbers"])
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _journal_disconnect(request: DisconnectRequest) -> tuple[dict[str, Any], str, str]:
+    return disconnect_fields(request), "", disconnect_digest(request)
 
 
 def _rebuild_disconnect(intent: OrderIntent) -> DisconnectRequest:
@@ -230,6 +242,7 @@ DISCONNECT_KIND: Final[OrderKind[DisconnectResult]] = OrderKind(
     fetch=lambda client, disconnect_id: client.get_disconnect(disconnect_id),
     place=lambda client, request: client.place_disconnect(request),
     find=_find_disconnect,
+    journal=_journal_disconnect,
     rebuild=_rebuild_disconnect,
     done_numbers=lambda details: details.disconnected_numbers,
     make=_disconnect_result,

@@ -11,19 +11,16 @@ with ``GET /orders/{id}``, the source of truth
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping
 
-from . import _xml
 from ._flow import OrderFlow
-from ._journal import resolve_store
 from ._kinds import ORDER_KIND
 from ._models import OrderFlag, OrderNumbers, OrderRequest
 from ._poller import PollPolicy
 from ._seam import OrderClient, Waiters
 from ._search import Search
 from ._status import ResultSource, StatusHook, StatusUpdate
-from ._store import OrderIntent, OrderStore, check_metadata, request_digest, request_fields
+from ._store import OrderStore
 from ._waiting import OrderResult, check_timeout, wait_for_order
 
 __all__ = [
@@ -139,30 +136,6 @@ async def order_and_wait(
         partial_allowed=partial_allowed,
         back_order_requested=back_order_requested,
     )
-    kept = check_metadata(metadata)
-    digest = request_digest(request)
-    coid = request.customer_order_id
-    flow = OrderFlow(
-        ORDER_KIND,
-        client,
-        receiver,
-        resolve_store(store, receiver, client),
-        coid,
-        timeout=timeout,
-        on_status=on_status,
-        confirm=confirm,
-        polling=polling,
-        started=started,
-    )
-    now = time.time()
-    intent = OrderIntent(
-        customer_order_id=coid,
-        request_digest=digest,
-        request=request_fields(request),
-        request_xml=_xml.encode_order(request).decode(),
-        metadata=kept,
-        created_at=now,
-        deadline=None if timeout is None else now + timeout,
-    )
-
-    return await flow.start(intent, request, generated_id=customer_order_id is None)
+    flow = OrderFlow(ORDER_KIND, client, receiver, store, request.customer_order_id)
+    flow.wait_with(started, timeout=timeout, on_status=on_status, confirm=confirm, polling=polling)
+    return await flow.run(request, metadata, generated_id=customer_order_id is None)

@@ -133,16 +133,10 @@ class PendingOrder(Generic[R]):
         started = loop.time()
         check_timeout(timeout)
         flow = OrderFlow(
-            self._kind,
-            self._client,
-            self._waiters,
-            self._store,
-            self.customer_order_id,
-            timeout=timeout,
-            on_status=on_status,
-            confirm=confirm,
-            polling=polling,
-            started=started,
+            self._kind, self._client, self._waiters, self._store, self.customer_order_id
+        )
+        flow.wait_with(
+            started, timeout=timeout, on_status=on_status, confirm=confirm, polling=polling
         )
         return await exclusive(
             self._store,
