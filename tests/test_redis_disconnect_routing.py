@@ -1,0 +1,110 @@
+"""RedisStore carries a disconnect's notification to the instance waiting for it, and never to
+an order of the same customer order id.
+
+Two instances share a real redis-server (``tests.redis_cluster``). The disconnect's intent is
+kept under ``disconnects:<customer order id>`` and its id under ``o:disconnects:<id>``, so an
+order and a disconnect may share a customer order id (or, in principle, an id) without either
+taking the other's notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bwnumbers import Notification, OrderStatus
+from bwnumbers._store import OrderIntent
+from tests.redis_acceptance import all_healthy
+from tests.redis_cluster import cluster
+from tests.redis_server import RedisServer
+
+
+def intent(kind: str, coid: str) -> OrderIntent:
+    """An intent as the flow writes it before its POST (the request is not read here)."""
+    return OrderIntent(
+        kind=kind,
+        customer_order_id=coid,
+        request_digest="0" * 64,
+        request={},
+        request_xml="",
+        created_at=time.time(),
+    )
+
+
+def by_id(order_type: str, order_id: str) -> Notification:
+    """A final notification that names its order by ``OrderId`` alone, as Bandwidth may."""
+    return Notification(order_type=order_type, order_id=order_id, status=OrderStatus.COMPLETE)
+
+
+async def test_a_disconnect_notification_on_the_wrong_instance_reaches_its_waiter(
+    redis_server: RedisServer,
+) -> None:
+    """A waits for an order and a disconnect under one customer order id, both placed under
+    the same id; B gets the disconnect's notification and routes it to A's disconnect waiter.
+    The order's waiter stays waiting until its own notification comes."""
+    async with cluster(redis_server, size=2) as group:
+        a, b = group.instances
+        await all_healthy(group)
+        coid, same_id = "shared-coid", "same-id-1"
+        order, disconnect = intent("orders", coid), intent("disconnects", coid)
+        async with (
+            a.receiver.waiters.register(("orders", coid)) as order_waiter,
+            a.receiver.waiters.register(("disconnects", coid)) as disconnect_waiter,
+        ):
+            assert await a.store.begin(order) is None
+            assert await a.store.begin(disconnect) is None  # no conflict: another entry
+            await a.store.placed(order.key, same_id)
+            await a.store.placed(disconnect.key, same_id)
+
+            await b.receiver.waiters.adeliver(by_id("disconnects", same_id))
+            assert b.store.bus.stats["routed"] == 1
+            async with asyncio.timeout(10):
+                note = await asyncio.shield(disconnect_waiter.future)
+            assert (note.order_type, note.customer_order_id) == ("disconnects", coid)
+            assert not order_waiter.future.done()
+
+            await b.receiver.waiters.adeliver(by_id("orders", same_id))
+            async with asyncio.timeout(10):
+                note = await asyncio.shield(order_waiter.future)
+            assert note.order_type == "orders"
+            await a.store.never_created(order.key)
+            await a.store.never_created(disconnect.key)
+        await group.assert_quiescent()
+
+
+async def test_a_disconnect_notification_before_placed_is_parked_for_the_disconnect(
+    redis_server: RedisServer,
+) -> None:
+    """B gets the disconnect's notification before A knows the id: parked under the
+    disconnect's order key, PLACED of the disconnect hands it to A's waiter; PLACED of an
+    order with that id would not have."""
+    async with cluster(redis_server, size=2) as group:
+        a, b = group.instances
+        await all_healthy(group)
+        coid, disconnect_id = "early-disc", "disc-early-1"
+        disconnect = intent("disconnects", coid)
+        order = intent("orders", "early-order")
+        async with a.receiver.waiters.register(("disconnects", coid)) as waiter:
+            assert await a.store.begin(disconnect) is None
+            assert await a.store.begin(order) is None
+            await b.receiver.waiters.adeliver(by_id("disconnect", disconnect_id))
+            assert b.store.bus.stats["parked"] == 1
+
+            await a.store.placed(order.key, disconnect_id)  # an order's id is another space
+            assert not waiter.future.done()
+            await a.store.placed(disconnect.key, disconnect_id)
+            assert waiter.future.done(), "PLACED did not hand the parked note to the waiter"
+            assert waiter.future.result().customer_order_id == coid
+            await a.store.never_created(order.key)
+            await a.store.never_created(disconnect.key)
+        await group.assert_quiescent()
+
+
+async def test_a_port_in_notification_is_not_routed(redis_server: RedisServer) -> None:
+    async with cluster(redis_server, size=2) as group:
+        _, b = group.instances
+        await all_healthy(group)
+        await b.receiver.waiters.adeliver(by_id("portins", "port-1"))
+        assert b.store.bus.stats["ignored"] == 1
+        assert b.store.bus.stats["parked"] == 0
+        await group.assert_quiescent()
