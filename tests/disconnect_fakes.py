@@ -41,13 +41,19 @@ class FakeDisconnects:
         self.placed = asyncio.Event()
         self.finds: list[dt.datetime] = []
         self._ids = itertools.count(1)
+        #: Finish each disconnect COMPLETE and notify these waiters before the POST answers
+        #: (Bandwidth's callback can beat its response).
+        self.complete_during_post: OrderWaiters | None = None
 
     async def place_disconnect(self, request: DisconnectRequest) -> DisconnectOrder:
         self.calls["place"] += 1
         made = Made(f"d-{next(self._ids)}", request, dt.datetime.now(dt.UTC))
         self.made[made.id] = made
         self.placed.set()
-        return self._order(made)
+        answer = self._order(made)
+        if self.complete_during_post is not None:
+            self.finish(made, OrderStatus.COMPLETE, notify=self.complete_during_post)
+        return answer
 
     async def get_disconnect(self, disconnect_id: str) -> DisconnectDetails:
         self.calls["get"] += 1

@@ -84,6 +84,15 @@ async def test_complete_by_callback_is_confirmed_by_get(
     assert len(waiters) == 0
 
 
+async def test_a_callback_that_beats_the_post_answer_is_not_lost(fake: FakeDisconnects) -> None:
+    """The waiter is registered before the POST: with no buffer for early notifications, the
+    callback that arrives while the POST is answered still ends the wait, by CALLBACK."""
+    waiters = OrderWaiters(unclaimed_limit=0)
+    fake.complete_during_post = waiters
+    result = await start(fake, waiters, timeout=5)
+    assert (result.status, result.source) == (OrderStatus.COMPLETE, ResultSource.CALLBACK)
+
+
 async def test_confirm_false_trusts_a_complete_callback(
     fake: FakeDisconnects, waiters: OrderWaiters
 ) -> None:
