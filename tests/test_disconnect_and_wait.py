@@ -55,9 +55,11 @@ def waiters() -> OrderWaiters:
 def start(
     fake: FakeDisconnects, waiters: OrderWaiters | None, **options: Any
 ) -> asyncio.Task[DisconnectResult]:
-    """disconnect_and_wait as a task (never polling unless *polling* says so)."""
+    """disconnect_and_wait as a task (never polling unless *polling* says so; a wait that
+    would hang ends in OrderTimeoutError instead)."""
     options.setdefault("numbers", [A, B])
     options.setdefault("polling", NEVER)
+    options.setdefault("timeout", 10)
     return asyncio.ensure_future(bwnumbers.disconnect_and_wait(fake, waiters, **options))
 
 
@@ -89,7 +91,7 @@ async def test_a_callback_that_beats_the_post_answer_is_not_lost(fake: FakeDisco
     callback that arrives while the POST is answered still ends the wait, by CALLBACK."""
     waiters = OrderWaiters(unclaimed_limit=0)
     fake.complete_during_post = waiters
-    result = await start(fake, waiters, timeout=5)
+    result = await start(fake, waiters)
     assert (result.status, result.source) == (OrderStatus.COMPLETE, ResultSource.CALLBACK)
 
 
