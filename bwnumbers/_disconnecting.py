@@ -104,7 +104,7 @@ async def disconnect_and_wait(
             could be found.
         APIError, TransportError: Bandwidth refused the disconnect, or could not be reached.
 
-    .. versionadded:: 0.4
+    .. versionadded:: 0.3
     """
     started = asyncio.get_running_loop().time()
     check_timeout(timeout)

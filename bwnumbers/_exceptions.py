@@ -374,7 +374,7 @@ class DisconnectFailedError(FinalFailure):
         details: the disconnect as ``GET /disconnects/{id}`` reported it, when it was fetched.
         notification: the callback that announced the failure, when one arrived.
 
-    .. versionadded:: 0.4
+    .. versionadded:: 0.3
     """
 
     noun = "Disconnect"

@@ -75,7 +75,7 @@ class DisconnectResult:
     ``GET /disconnects/{id}`` (``None`` only with ``confirm=False``, when the COMPLETE
     callback was trusted). *source* and *elapsed* as for :class:`OrderResult`.
 
-    .. versionadded:: 0.4
+    .. versionadded:: 0.3
     """
 
     order_id: str

@@ -49,7 +49,7 @@ class PendingOrder(Generic[R]):
         intent: the journal's record, as it was when :func:`recover` read it.
 
     .. versionadded:: 0.2
-    .. versionchanged:: 0.4 disconnects too (*kind*).
+    .. versionchanged:: 0.3 disconnects too (*kind*).
     """
 
     __slots__ = (

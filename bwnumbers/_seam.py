@@ -216,7 +216,7 @@ class DisconnectClient(Protocol):
     """What ``disconnect_and_wait`` needs from a client; :class:`~bwnumbers.NumbersClient` is
     one.
 
-    .. versionadded:: 0.4
+    .. versionadded:: 0.3
     """
 
     async def place_disconnect(self, request: DisconnectRequest) -> DisconnectOrder:

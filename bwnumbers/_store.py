@@ -127,7 +127,7 @@ class OrderIntent:
         kind: the order type, ``"orders"`` or ``"disconnects"`` (whose *request* holds a
             disconnect's fields).
 
-    .. versionchanged:: 0.4 *kind*.
+    .. versionchanged:: 0.3 *kind*.
     """
 
     customer_order_id: str
@@ -170,7 +170,7 @@ class OrderStore(Protocol):
     others are retried in the background while the order finishes by callback or polling.
 
     .. versionadded:: 0.2
-    .. versionchanged:: 0.4 keyed by :attr:`OrderIntent.key`.
+    .. versionchanged:: 0.3 keyed by :attr:`OrderIntent.key`.
     """
 
     @property
