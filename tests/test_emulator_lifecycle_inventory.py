@@ -184,3 +184,29 @@ async def test_aging_numbers_are_the_owners_then_everyones() -> None:
         assert emulator.number_status(VA[1]) == "Available"
         assert VA[1] in (await api.call("GET", search)).texts("TelephoneNumberList/TelephoneNumber")
         assert emulator.take(VA[1]) is True  # anyone's now
+
+
+async def test_a_backorder_filled_later_leaves_disconnected_numbers_aging() -> None:
+    """Only the numbers a step adds go into service: one disconnected while the order waited
+    for more stays aging when the order completes."""
+    body = (
+        "<Order><Name>backorder</Name><AreaCodeSearchAndOrderType><AreaCode>512</AreaCode>"
+        "<Quantity>3</Quantity></AreaCodeSearchAndOrderType><PartialAllowed>true"
+        "</PartialAllowed><BackOrderRequested>true</BackOrderRequested><SiteId>743</SiteId>"
+        "</Order>"
+    )
+    async with BandwidthEmulator(inventory_size=2) as emulator, api_for(emulator) as api:
+        created = await api.call("POST", "/orders", body)
+        order_id = created.headers["Location"].rsplit("/", 1)[1]
+        await emulator.settle()
+        assert emulator.order_status(order_id) == "BACKORDERED"
+        first, second = (await api.call("GET", f"/orders/{order_id}/tns")).texts("TelephoneNumber")
+        await api.disconnect(first)
+        emulator.add_numbers(["5125550001"])
+        await emulator.settle()
+        assert emulator.order_status(order_id) == "COMPLETE"
+        assert [emulator.number_status(n) for n in (first, second, "5125550001")] == [
+            "Aging",
+            "Inservice",
+            "Inservice",
+        ]
