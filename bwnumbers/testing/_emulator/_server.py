@@ -68,7 +68,8 @@ class BandwidthEmulator(NumberControls, StartStop):
         seed: makes the inventory, ids and fault draws repeatable.
         account_id, username, password: the account's credentials (a random password by
             default).
-        order_delay: seconds an order stays RECEIVED before it is processed (default 0.05).
+        order_delay: seconds an order or a disconnect stays RECEIVED before it is processed
+            (default 0.05).
         ssl_context: serve HTTPS with this context (for testing certificate handling).
         client_id, client_secret: the OAuth 2.0 client credentials that
             ``POST /api/v1/oauth2/token`` accepts (HTTP Basic, ``grant_type=client_credentials``);
@@ -105,6 +106,13 @@ class BandwidthEmulator(NumberControls, StartStop):
     BACKORDERED or FAILED (5018) as it asked. When that happens because earlier orders took
     the matching numbers, the ``bwnumbers.emulator`` logger says so once with a WARNING,
     until numbers are added.
+
+    After the order, numbers live as on Bandwidth: reserved (``tnreservation``, refused to
+    other accounts; assumed: hidden from searches, and an order without the reservation id
+    fails that number with 5005), Inservice (``inserviceNumbers``, ``/tns/{tn}``),
+    disconnected in the background (``disconnects``, announced to ``disconnects``
+    subscriptions only), Aging (orderable again by this account only), then back in stock.
+    :meth:`number_status` says where a number is.
 
     Attributes:
         faults: the :class:`Faults` to inject.
