@@ -12,6 +12,8 @@ from types import ModuleType
 
 import pytest
 
+from bwnumbers import ValidationError
+from bwnumbers.testing import BandwidthEmulator
 from bwnumbers.testing._emulator import _disconnects as disconnects
 from bwnumbers.testing._emulator import _numbers as numbers
 from bwnumbers.testing._emulator._disconnects import NOT_YOURS, Disconnect
@@ -237,3 +239,14 @@ def test_a_disconnect_step(
     assert notice.customer_order_id == "release-1"
     assert sorted(book.aging) == sorted(gone)
     assert disconnects.process(order, book, now=at(6)) is None  # final: never processed again
+
+
+@pytest.mark.parametrize("name", ["reservation_lifetime", "aging_period"])
+@pytest.mark.parametrize("seconds", [0, -1, float("inf"), float("nan"), True, "60", None])
+def test_periods_are_validated(name: str, seconds: object) -> None:
+    """The emulator refuses a period it could not keep, and says what it takes."""
+    with pytest.raises(ValidationError) as refused:
+        BandwidthEmulator(**{name: seconds})  # type: ignore[arg-type]
+    assert str(refused.value) == (
+        f"{name}={seconds!r} is not allowed: give a positive, finite number of seconds."
+    )
