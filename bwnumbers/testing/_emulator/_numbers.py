@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
+from bwnumbers import ValidationError
 from bwnumbers.testing._inventory import Inventory
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "NumberStates",
     "Reservation",
     "ReservationRefused",
+    "check_period",
 ]
 
 ELSEWHERE = "another account"
@@ -41,6 +43,18 @@ ELSEWHERE = "another account"
 
 NEW_NUMBER_ORDER = "NEW_NUMBER_ORDER"
 DISCONNECT_ORDER = "DISCONNECT_NUMBER_ORDER"  # assumed: no sample shows /tns after a disconnect
+
+
+def check_period(name: str, seconds: object) -> None:
+    """Raise a ``ValidationError`` saying why, unless *seconds* is a positive, finite number."""
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not 0 < seconds < float("inf")
+    ):
+        raise ValidationError(
+            f"{name}={seconds!r} is not allowed: give a positive, finite number of seconds."
+        )
 
 
 class ReservationRefused(Exception):
@@ -104,6 +118,8 @@ class NumberStates:
         reservation_lifetime: float,
         aging_period: float,
     ) -> None:
+        check_period("reservation_lifetime", reservation_lifetime)
+        check_period("aging_period", aging_period)
         self._inventory = inventory
         self.account_id = account_id
         self.reservation_lifetime = reservation_lifetime
