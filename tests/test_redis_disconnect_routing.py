@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bwnumbers import Notification, OrderStatus
+from bwnumbers import Notification, OrderStatus, StoredOutcome
 from bwnumbers._store import OrderIntent
+from bwnumbers.redis._store import KEEP_FINISHED
 from tests.redis_acceptance import all_healthy
 from tests.redis_cluster import cluster
 from tests.redis_server import RedisServer
@@ -107,4 +108,22 @@ async def test_a_port_in_notification_is_not_routed(redis_server: RedisServer) -
         await b.receiver.waiters.adeliver(by_id("portins", "port-1"))
         assert b.store.bus.stats["ignored"] == 1
         assert b.store.bus.stats["parked"] == 0
+        await group.assert_quiescent()
+
+
+async def test_a_finished_disconnect_keeps_its_id_for_as_long_as_its_intent(
+    redis_server: RedisServer,
+) -> None:
+    """FINISH shortens the id's key to the finished intent's lifetime, under the disconnect's
+    own name (``o:disconnects:<id>``), as it does an order's."""
+    async with cluster(redis_server, size=1) as group:
+        (a,) = group.instances
+        disconnect = intent("disconnects", "ttl-coid")
+        assert await a.store.begin(disconnect) is None
+        await a.store.placed(disconnect.key, "disc-ttl-1")
+        await a.store.finish(disconnect.key, StoredOutcome(status=OrderStatus.COMPLETE))
+        async with redis_server.inspect() as redis:
+            ttl = await redis.ttl(a.store.key("o:disconnects:disc-ttl-1"))
+            assert await redis.exists(a.store.key("o:disc-ttl-1")) == 0
+        assert 0 < ttl <= KEEP_FINISHED
         await group.assert_quiescent()
