@@ -94,7 +94,7 @@ class DisconnectMethods(ApiBase):
             AmbiguousOrderError: the POST may or may not have created the disconnect, and it
                 could not be found; nothing was sent twice.
 
-        .. versionadded:: 0.4
+        .. versionadded:: 0.3
         """
         request = DisconnectRequest.build(
             numbers,
@@ -189,7 +189,7 @@ class DisconnectMethods(ApiBase):
     async def get_disconnect(self, disconnect_id: str) -> DisconnectDetails:
         """A disconnect's status and outcome: ``GET /disconnects/{id}``, the source of truth.
 
-        .. versionadded:: 0.4
+        .. versionadded:: 0.3
         """
         path = f"/disconnects/{id_segment('disconnect_id', disconnect_id)}"
         response = await self._request("GET", path, order_id=disconnect_id)
@@ -216,7 +216,7 @@ class DisconnectMethods(ApiBase):
             ValidationError: bad filters (before any request).
             DecodeError: the paging links lead back to a page already read.
 
-        .. versionadded:: 0.4
+        .. versionadded:: 0.3
         """
         check_both_or_neither(
             "start_date", start_date, "end_date", end_date, purpose="(Bandwidth takes a range)"
@@ -282,7 +282,7 @@ class DisconnectMethods(ApiBase):
             ValidationError: *since* is naive, or *limit* is below 1.
             AmbiguousOrderError: several disconnects match; which one is meant cannot be told.
 
-        .. versionadded:: 0.4
+        .. versionadded:: 0.3
         """
         if not isinstance(since, dt.datetime) or since.tzinfo is None:
             raise ValidationError("since= must be a timezone-aware datetime.")

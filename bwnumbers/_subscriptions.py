@@ -176,7 +176,7 @@ class SubscriptionMethods(ApiBase):
         *order_type* is ``orders`` (new numbers) by default; ``disconnects`` for disconnects.
         :meth:`ensure_subscriptions` ensures several types at once.
 
-        .. versionchanged:: 0.4 *order_type*.
+        .. versionchanged:: 0.3 *order_type*.
         """
         check_both_or_neither(
             "username", username, "password", password, purpose="for callback authentication"
@@ -207,7 +207,7 @@ class SubscriptionMethods(ApiBase):
         Raises:
             ValidationError: *order_types* is empty, repeats a type or holds a non-string.
 
-        .. versionadded:: 0.4
+        .. versionadded:: 0.3
         """
         check_both_or_neither(
             "username", username, "password", password, purpose="for callback authentication"
