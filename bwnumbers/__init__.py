@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from ._auth import TokenProvider
 from ._client import NumbersClient
+from ._disconnect_models import (
+    DisconnectDetails,
+    DisconnectMode,
+    DisconnectOrder,
+    DisconnectRequest,
+    DisconnectSummary,
+)
 from ._exceptions import (
     AmbiguousOrderError,
     APIError,
@@ -82,6 +89,11 @@ __all__ = [
     "CallbackReceiver",
     "ConflictError",
     "DecodeError",
+    "DisconnectDetails",
+    "DisconnectMode",
+    "DisconnectOrder",
+    "DisconnectRequest",
+    "DisconnectSummary",
     "ForbiddenError",
     "IdempotencyConflictError",
     "IntentState",
