@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from ._auth import TokenProvider
 from ._client import NumbersClient
+from ._disconnect_models import (
+    DisconnectDetails,
+    DisconnectMode,
+    DisconnectOrder,
+    DisconnectRequest,
+    DisconnectSummary,
+)
 from ._disconnecting import DisconnectResult, disconnect_and_wait
 from ._exceptions import (
     AmbiguousOrderError,
@@ -86,8 +93,13 @@ __all__ = [
     "ConflictError",
     "DecodeError",
     "DisconnectClient",
+    "DisconnectDetails",
     "DisconnectFailedError",
+    "DisconnectMode",
+    "DisconnectOrder",
+    "DisconnectRequest",
     "DisconnectResult",
+    "DisconnectSummary",
     "ForbiddenError",
     "IdempotencyConflictError",
     "IntentState",

@@ -2,9 +2,9 @@
 
 Its requests go through :meth:`~bwnumbers._api.ApiBase._request` (auth, headers, retries,
 error mapping) and a :class:`~bwnumbers._transport.Transport` (the HTTP exchange itself);
-its subscription and order methods live in :mod:`bwnumbers._subscriptions` and
-:mod:`bwnumbers._orders`, how it authenticates in :mod:`bwnumbers._auth`. This module keeps
-construction, lifecycle and search.
+its subscription, order and disconnect methods live in :mod:`bwnumbers._subscriptions`,
+:mod:`bwnumbers._orders` and :mod:`bwnumbers._disconnects`, how it authenticates in
+:mod:`bwnumbers._auth`. This module keeps construction, lifecycle and search.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import aiohttp
 from . import _auth, _env, _rate_sharing, _xml
 from ._api import ClientState
 from ._checks import check_id, check_seconds, check_secret_url
+from ._disconnects import DisconnectMethods
 from ._exceptions import (
     ValidationError,
 )
@@ -46,7 +47,7 @@ log = logging.getLogger("bwnumbers.client")
 DEFAULT_BASE_URL: Final = "https://api.bandwidth.com/api"
 
 
-class NumbersClient(OrderMethods, SubscriptionMethods):
+class NumbersClient(OrderMethods, DisconnectMethods, SubscriptionMethods):
     """An asyncio client of Bandwidth's Phone Number ("Dashboard") API.
 
     Use it as an async context manager::

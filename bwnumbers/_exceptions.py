@@ -16,7 +16,7 @@ Every exception the SDK raises on purpose derives from :class:`BWNumbersError`::
     │   ├── ConflictError                      409
     │   ├── RateLimitError                     429 (carries when to try again)
     │   └── ServerError                        5xx
-    ├── AmbiguousOrderError                    POST /orders may or may not have placed the order
+    ├── AmbiguousOrderError                    a POST may or may not have placed the order
     ├── OrderFailedError                       the order ended FAILED
     ├── DisconnectFailedError                  the disconnect ended FAILED
     ├── OrderTimeoutError (also TimeoutError)  the caller's timeout ran out; the order lives on
@@ -289,12 +289,15 @@ class ServerError(APIError):
 
 
 class AmbiguousOrderError(BWNumbersError):
-    """``POST /orders`` failed in a way that does not say whether the order was placed.
+    """``POST /orders`` (or ``/disconnects``) failed in a way that does not say whether the
+    order (or disconnect) was placed.
 
     bwnumbers looked the order up by its *customer_order_id* and did not find it, so it did
     not adopt anything and did not place a second order. Look it up again later with
-    ``client.find_order(customer_order_id)`` before ordering again. The original failure
-    is chained as ``__cause__``.
+    ``client.find_order(customer_order_id)`` before ordering again. A disconnect is looked for
+    by its numbers (Bandwidth cannot list disconnects by customer order id): check with
+    ``client.find_disconnect(request, since=...)`` or ``client.list_disconnects()`` before
+    disconnecting again. The original failure is chained as ``__cause__``.
     """
 
     def __init__(self, message: str, *, customer_order_id: str) -> None:
