@@ -205,7 +205,8 @@ def disconnect_digest(request: DisconnectRequest) -> str:
 
 
 def _journal_disconnect(request: DisconnectRequest) -> tuple[dict[str, Any], str, str]:
-    return disconnect_fields(request), "", disconnect_digest(request)
+    body = _xml.encode_disconnect(request).decode()
+    return disconnect_fields(request), body, disconnect_digest(request)
 
 
 def _rebuild_disconnect(intent: OrderIntent) -> DisconnectRequest:
