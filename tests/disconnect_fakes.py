@@ -11,11 +11,30 @@ import asyncio
 import collections
 import datetime as dt
 import itertools
+import time
+from typing import Any
 
 import attrs
 
 from bwnumbers import Notification, OrderError, OrderStatus, OrderWaiters
 from bwnumbers._disconnect_models import DisconnectDetails, DisconnectOrder, DisconnectRequest
+from bwnumbers._kinds import disconnect_digest, disconnect_fields
+from bwnumbers._store import OrderIntent
+
+
+def dead_intent(
+    request: DisconnectRequest, *, created_at: float | None = None, metadata: Any = None
+) -> OrderIntent:
+    """A disconnect's intent as a process that died right after journaling it left it."""
+    return OrderIntent(
+        kind="disconnects",
+        customer_order_id=request.customer_order_id,
+        request_digest=disconnect_digest(request),
+        request=disconnect_fields(request),
+        request_xml="",
+        metadata=metadata or {},
+        created_at=time.time() if created_at is None else created_at,
+    )
 
 
 @attrs.define

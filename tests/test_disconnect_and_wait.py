@@ -33,9 +33,9 @@ from bwnumbers import (
     StatusUpdate,
 )
 from bwnumbers._disconnect_models import DisconnectRequest
-from bwnumbers._kinds import RECONCILE_MARGIN, disconnect_digest, disconnect_fields
-from bwnumbers._store import OrderIntent, journal_key
-from tests.disconnect_fakes import FakeDisconnects
+from bwnumbers._kinds import RECONCILE_MARGIN
+from bwnumbers._store import journal_key
+from tests.disconnect_fakes import FakeDisconnects, dead_intent
 
 FAST = PollPolicy(first_poll=0.05, interval=0.05, max_interval=0.05)
 NEVER = PollPolicy(first_poll=3600)  # only the callback can end the wait
@@ -263,18 +263,6 @@ async def test_cancelled_after_the_post_says_how_to_find_the_disconnect(
     made = fake.only()
     assert f"client.get_disconnect('{made.id}')" in caplog.text
     assert "disconnect_and_wait was cancelled" in caplog.text
-
-
-def dead_intent(request: DisconnectRequest, *, created_at: float) -> OrderIntent:
-    """A disconnect's intent as a process that died after ``begin`` left it."""
-    return OrderIntent(
-        kind="disconnects",
-        customer_order_id=request.customer_order_id,
-        request_digest=disconnect_digest(request),
-        request=disconnect_fields(request),
-        request_xml="",
-        created_at=created_at,
-    )
 
 
 async def test_recover_finishes_a_disconnect_left_placed(

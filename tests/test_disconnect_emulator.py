@@ -9,7 +9,6 @@ the emulator disconnects a number of this account and fails any other with 5006.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -27,9 +26,9 @@ from bwnumbers import (
     ResultSource,
 )
 from bwnumbers._disconnect_models import DisconnectRequest
-from bwnumbers._kinds import disconnect_digest, disconnect_fields
-from bwnumbers._store import OrderIntent, journal_key
+from bwnumbers._store import journal_key
 from bwnumbers.testing import BandwidthEmulator
+from tests.disconnect_fakes import dead_intent
 
 CB_USER, CB_PASSWORD = "bandwidth", "cb-secret-d"
 FAST = PollPolicy(first_poll=0.3, interval=0.2, max_interval=0.5)
@@ -50,7 +49,7 @@ async def receiver(client: NumbersClient) -> AsyncIterator[CallbackReceiver]:
         subscriptions = await client.ensure_subscriptions(
             started.url, username=CB_USER, password=CB_PASSWORD
         )
-        assert sorted(s.order_type for s in subscriptions) == ["disconnects", "orders"]
+        assert sorted(str(s.order_type) for s in subscriptions) == ["disconnects", "orders"]
         yield started
         assert len(started.waiters) == 0, "a wait left a waiter behind"
 
@@ -187,26 +186,13 @@ async def test_a_recall_is_answered_from_the_store(
     assert "<CustomerOrderId>release-once</CustomerOrderId>" in recorded.request_xml
 
 
-def dead_intent(request: DisconnectRequest) -> OrderIntent:
-    """What a process that died right after journaling its disconnect left behind."""
-    return OrderIntent(
-        kind="disconnects",
-        customer_order_id=request.customer_order_id,
-        request_digest=disconnect_digest(request),
-        request=disconnect_fields(request),
-        request_xml="",
-        metadata={"chat_id": 9},
-        created_at=time.time(),
-    )
-
-
 async def test_recover_finishes_a_disconnect_left_placed(
     client: NumbersClient, receiver: CallbackReceiver
 ) -> None:
     await own(client, receiver, A)
     request = DisconnectRequest.build([A], customer_order_id="dead-placed")
     store = receiver.waiters.store
-    await store.begin(dead_intent(request))
+    await store.begin(dead_intent(request, metadata={"chat_id": 9}))
     placed = await client.place_disconnect(request)
     assert placed.id is not None
     await store.placed(journal_key("disconnects", "dead-placed"), placed.id)
