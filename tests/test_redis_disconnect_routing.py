@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bwnumbers import Notification, OrderStatus, StoredOutcome
+import bwnumbers
+from bwnumbers import Notification, OrderStatus, ResultSource, StoredOutcome
 from bwnumbers._store import OrderIntent
 from bwnumbers.redis._store import KEEP_FINISHED
 from tests.redis_acceptance import all_healthy
-from tests.redis_cluster import cluster
+from tests.redis_cluster import CB_PASSWORD, CB_USER, SLOW_POLLING, cluster
 from tests.redis_server import RedisServer
 
 
@@ -126,4 +127,39 @@ async def test_a_finished_disconnect_keeps_its_id_for_as_long_as_its_intent(
             ttl = await redis.ttl(a.store.key("o:disconnects:disc-ttl-1"))
             assert await redis.exists(a.store.key("o:disc-ttl-1")) == 0
         assert 0 < ttl <= KEEP_FINISHED
+        await group.assert_quiescent()
+
+
+async def test_disconnects_behind_a_load_balancer_end_by_callback(
+    redis_server: RedisServer,
+) -> None:
+    """End to end: three instances behind a load balancer, subscribed for orders and
+    disconnects on one URL; each instance orders then disconnects its numbers, and every
+    disconnect ends by its callback, wherever it landed (polling is too late to matter)."""
+    async with cluster(redis_server, size=3) as group:
+        await all_healthy(group)
+        await group.instances[0].client.ensure_subscription(
+            group.balancer.url, username=CB_USER, password=CB_PASSWORD, order_type="disconnects"
+        )
+        numbers = group.numbers(6)
+        pairs = list(zip(numbers, group.instances * 2, strict=True))
+        await asyncio.gather(*(instance.order(number) for number, instance in pairs))
+
+        results = await asyncio.gather(
+            *(
+                bwnumbers.disconnect_and_wait(
+                    instance.client,
+                    instance.receiver,
+                    numbers=[number],
+                    customer_order_id=f"release-{number}",
+                    polling=SLOW_POLLING,
+                    timeout=20,
+                )
+                for number, instance in pairs
+            )
+        )
+        assert [r.disconnected_numbers for r in results] == [(n,) for n in numbers]
+        assert {r.source for r in results} == {ResultSource.CALLBACK}
+        assert sum(i.store.bus.stats["routed"] for i in group.instances) > 0
+        assert group.emulator.disconnect_count == 6
         await group.assert_quiescent()
