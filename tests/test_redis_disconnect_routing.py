@@ -1,5 +1,5 @@
 """RedisStore carries a disconnect's notification to the instance waiting for it, and never to
-an order of the same customer order id.
+an order of the same customer order id; a survivor adopts a disconnect a stopped instance left.
 
 Two instances share a real redis-server (``tests.redis_cluster``). The disconnect's intent is
 kept under ``disconnects:<customer order id>`` and its id under ``o:disconnects:<id>``, so an
@@ -10,15 +10,29 @@ taking the other's notification.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import bwnumbers
-from bwnumbers import Notification, OrderStatus, ResultSource, StoredOutcome
-from bwnumbers._store import OrderIntent
+from bwnumbers import (
+    DisconnectRequest,
+    IntentState,
+    Notification,
+    OrderStatus,
+    PollPolicy,
+    ResultSource,
+    StoredOutcome,
+)
+from bwnumbers._store import OrderIntent, journal_key
 from bwnumbers.redis._store import KEEP_FINISHED
+from bwnumbers.testing import BandwidthEmulator
+from tests.disconnect_fakes import dead_intent
 from tests.redis_acceptance import all_healthy
-from tests.redis_cluster import CB_PASSWORD, CB_USER, SLOW_POLLING, cluster
+from tests.redis_cluster import CB_PASSWORD, CB_USER, SLOW_POLLING, cluster, start_instance
+from tests.redis_failing import eventually
 from tests.redis_server import RedisServer
+
+LEASE_TTL = 1.5
 
 
 def intent(kind: str, coid: str) -> OrderIntent:
@@ -163,3 +177,36 @@ async def test_disconnects_behind_a_load_balancer_end_by_callback(
         assert sum(i.store.bus.stats["routed"] for i in group.instances) > 0
         assert group.emulator.disconnect_count == 6
         await group.assert_quiescent()
+
+
+async def test_a_disconnect_left_by_a_stopped_instance_is_adopted_and_finished(
+    redis_server: RedisServer,
+) -> None:
+    """*a* journals and places a disconnect, then stops before its outcome; past the lease,
+    *b* adopts it as a disconnect (not an order), waits for it and records its outcome."""
+    async with contextlib.AsyncExitStack() as stack:
+        emulator = await stack.enter_async_context(BandwidthEmulator(order_delay=0.05))
+        b = await start_instance(redis_server, emulator, "b", lease_ttl=LEASE_TTL)
+        stack.push_async_callback(b.aclose)
+        a = await start_instance(redis_server, emulator, "a", lease_ttl=LEASE_TTL)
+        (number,) = emulator.add_numbers(["9845570001"])
+        await a.order(number, polling=PollPolicy(first_poll=0.1, interval=0.1))
+
+        request = DisconnectRequest.build([number], customer_order_id="left-by-a")
+        assert await a.store.begin(dead_intent(request)) is None
+        placed = await a.client.place_disconnect(request)
+        assert placed.id is not None
+        await a.store.placed(journal_key("disconnects", "left-by-a"), placed.id)
+        await a.aclose()  # its lease goes with it; its unfinished disconnect stays
+
+        async def finished() -> bool:
+            recorded = await b.store.get(journal_key("disconnects", "left-by-a"))
+            return recorded is not None and recorded.state is IntentState.FINAL
+
+        await eventually(finished, "b finished a's disconnect", lambda: b.store.bus.stats)
+        assert b.store.bus.stats["adopted"] == 1
+        recorded = await b.store.get(journal_key("disconnects", "left-by-a"))
+        assert recorded is not None
+        assert recorded.outcome is not None
+        assert recorded.outcome.completed_numbers == (number,)
+        assert emulator.disconnect_count == 1
