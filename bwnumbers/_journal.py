@@ -26,6 +26,7 @@ from ._exceptions import (
 )
 from ._kinds import OrderKind, R, kind_named
 from ._models import OrderStatus
+from ._seam import ORDERS
 from ._status import ResultSource
 from ._store import (
     IntentState,
@@ -249,6 +250,11 @@ class Journal:
         # runner, a test stepping the loop): the worker runs on the call's loop regardless.
         self._loop = asyncio.get_running_loop()
 
+    def named(self) -> str:
+        """The customer order id, and the kind when it is not an order's, for messages."""
+        kind, customer_order_id = split_journal_key(self.key)
+        return customer_order_id if kind == ORDERS else f"{customer_order_id} ({kind})"
+
     async def write(self, method: str, *args: object) -> None:
         """Write now; if the store refuses, retry in the background of this call."""
         if not self._queue:
@@ -280,7 +286,7 @@ class Journal:
         log.warning(
             "The order store failed to record customer order id %s (%s: %s); the order goes "
             "on, and the write is retried while the call lasts.",
-            self.key,
+            self.named(),
             type(error).__name__,
             error,
         )
@@ -320,7 +326,7 @@ class Journal:
             log.error(
                 "The order store still refuses to record customer order id %s (%d write(s) "
                 "left); bwnumbers.recover() will pick the order up from what was recorded.",
-                self.key,
+                self.named(),
                 len(self._queue),
             )
             self._queue.clear()

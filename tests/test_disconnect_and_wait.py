@@ -36,6 +36,7 @@ from bwnumbers._disconnect_models import DisconnectRequest
 from bwnumbers._kinds import RECONCILE_MARGIN
 from bwnumbers._store import journal_key
 from tests.disconnect_fakes import FakeDisconnects, dead_intent
+from tests.journaling import FlakyStore
 
 FAST = PollPolicy(first_poll=0.05, interval=0.05, max_interval=0.05)
 NEVER = PollPolicy(first_poll=3600)  # only the callback can end the wait
@@ -323,3 +324,21 @@ async def test_a_recall_resumes_an_intent_whose_post_arrived(
     result = await start(fake, waiters, customer_order_id="mid-post", polling=FAST)
     assert result.order_id == fake.only().id
     assert (fake.calls["place"], fake.calls["find"]) == (1, 1)
+
+
+async def test_a_store_that_refuses_a_write_names_the_disconnect(
+    fake: FakeDisconnects, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refused write never fails the disconnect; the warning names it as a disconnect."""
+    store = FlakyStore("placed", times=1)
+    waiters = OrderWaiters(store=store)
+    call = start(fake, waiters, customer_order_id="flaky-1")
+    await placed(fake)
+    fake.finish(fake.only(), OrderStatus.COMPLETE, notify=waiters)
+    with caplog.at_level(logging.WARNING, "bwnumbers.ordering"):
+        result = await call
+    assert result.status is OrderStatus.COMPLETE
+    assert "customer order id flaky-1 (disconnects)" in caplog.text
+    recorded = await store.get(journal_key("disconnects", "flaky-1"))
+    assert recorded is not None
+    assert recorded.state is IntentState.FINAL
