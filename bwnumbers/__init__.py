@@ -20,9 +20,12 @@ from ._exceptions import (
     IdempotencyConflictError,
     NeverCreatedError,
     NotFoundError,
+    NumberUnavailableError,
     OrderFailedError,
     OrderTimeoutError,
     RateLimitError,
+    ReservationError,
+    ReservationNotFoundError,
     ServerError,
     StoreUnavailableError,
     TransportError,
@@ -42,6 +45,7 @@ from ._models import (
     SearchResult,
     Subscription,
 )
+from ._number_models import NumberInfo, NumberStatus, Reservation
 from ._numbers import normalize_number
 from ._ordering import (
     OrderResult,
@@ -92,6 +96,9 @@ __all__ = [
     "Notification",
     "NotificationSink",
     "NumberDetail",
+    "NumberInfo",
+    "NumberStatus",
+    "NumberUnavailableError",
     "NumbersClient",
     "Order",
     "OrderClient",
@@ -111,6 +118,9 @@ __all__ = [
     "PollPolicy",
     "RateLimitError",
     "RateLimitStatus",
+    "Reservation",
+    "ReservationError",
+    "ReservationNotFoundError",
     "ResultSource",
     "RetryPolicy",
     "SQLiteStore",

@@ -2,8 +2,9 @@
 
 Its requests go through :meth:`~bwnumbers._api.ApiBase._request` (auth, headers, retries,
 error mapping) and a :class:`~bwnumbers._transport.Transport` (the HTTP exchange itself);
-its subscription and order methods live in :mod:`bwnumbers._subscriptions` and
-:mod:`bwnumbers._orders`, how it authenticates in :mod:`bwnumbers._auth`. This module keeps
+its subscription, order, reservation and inventory methods live in
+:mod:`bwnumbers._subscriptions`, :mod:`bwnumbers._orders`, :mod:`bwnumbers._reservations` and
+:mod:`bwnumbers._inventory`, how it authenticates in :mod:`bwnumbers._auth`. This module keeps
 construction, lifecycle and search.
 """
 
@@ -24,11 +25,13 @@ from ._checks import check_id, check_seconds, check_secret_url
 from ._exceptions import (
     ValidationError,
 )
+from ._inventory import InventoryMethods
 from ._models import (
     SearchResult,
 )
 from ._orders import OrderMethods
 from ._ratelimit import RateLimitStatus
+from ._reservations import ReservationMethods
 from ._retry import RetryPolicy
 from ._search import Search, SearchCriteria
 from ._shared import shared
@@ -46,7 +49,7 @@ log = logging.getLogger("bwnumbers.client")
 DEFAULT_BASE_URL: Final = "https://api.bandwidth.com/api"
 
 
-class NumbersClient(OrderMethods, SubscriptionMethods):
+class NumbersClient(OrderMethods, SubscriptionMethods, ReservationMethods, InventoryMethods):
     """An asyncio client of Bandwidth's Phone Number ("Dashboard") API.
 
     Use it as an async context manager::

@@ -14,7 +14,9 @@ Modules, each importing only those above it:
 - ``_names``: the search-and-order element names that encoding and decoding share;
 - ``_encode``: request bodies, and :func:`redact` for logging them;
 - ``_decode``: API responses and error bodies;
-- ``_notification``: :func:`parse_notification`, the receiver's hot path.
+- ``_notification``: :func:`parse_notification`, the receiver's hot path;
+- ``_links``: the ``page`` and ``size`` of a listing's next ``<Links>`` (after ``_tree``);
+- ``_lifecycle``: reservations, in-service lists and ``/tns`` (after ``_encode`` and ``_links``).
 
 This package re-exports what the rest of bwnumbers uses; tests of the internals import the
 modules themselves.
