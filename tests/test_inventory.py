@@ -328,3 +328,14 @@ async def test_get_order_numbers(
 ) -> None:
     fake_transport.get("/orders/o%2F1/tns", body=body)
     assert await fake_client.get_order_numbers("o/1") == numbers
+
+
+async def test_stopping_early_sends_no_more_requests(
+    fake_transport: FakeTransport, fake_client: NumbersClient
+) -> None:
+    """A caller that has what it needs breaks out: the next page is never asked for."""
+    fake_transport.get(PATH, body=page(["5402270001", "5402270002"], next_page="3"))
+    async for number in fake_client.list_in_service_numbers(page_size=2):
+        assert number == "5402270001"
+        break
+    assert len(fake_transport.requests) == 1
