@@ -185,14 +185,14 @@ def _to_numbers(value: object) -> tuple[str, ...] | None:
     return None if value is None else normalize_numbers(value)  # type: ignore[arg-type]
 
 
-def _to_reservation_ids(value: object) -> tuple[str, ...]:
+def _to_reservation_ids(value: Iterable[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
-    if isinstance(value, str | bytes):
+    if isinstance(value, str | bytes):  # a str is iterable: "r-1" is not ("r", "-", "1")
         raise ValidationError(
             "reservation_ids= takes a list of reservation ids, not a single string."
         )
-    ids = tuple(check_id("reservation_ids", v) for v in value)  # type: ignore[attr-defined]
+    ids = tuple(check_id("reservation_ids", v) for v in value)
     if len(set(ids)) != len(ids):
         raise ValidationError("reservation_ids= names a reservation more than once.")
     return ids
@@ -257,7 +257,7 @@ class OrderRequest:
             peer_id=peer_id,
             partial_allowed=False if partial_allowed is None else partial_allowed,
             back_order_requested=False if back_order_requested is None else back_order_requested,
-            reservation_ids=reservation_ids,  # the converter makes it a tuple
+            reservation_ids=reservation_ids,
             **optional,
         )
 
