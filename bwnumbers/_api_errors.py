@@ -85,8 +85,9 @@ _RESERVATION_CODES: Final = range(5040, 5048)
 _NOT_FOUND_CODES: Final = frozenset({5040, 5042, 5043})
 
 _UNAVAILABLE_HINT: Final = (
-    "The number is reserved by another account, in service or aging, so it cannot be "
-    "reserved now: pick another number (client.search_available_numbers)."
+    "The number is reserved already (by another account, or by an earlier reservation of "
+    "yours), in service or aging, so it cannot be reserved now: pick another number "
+    "(client.search_available_numbers)."
 )
 _UNKNOWN_NUMBER_HINT: Final = (
     "Bandwidth does not know this number: check it, or pick one that "
