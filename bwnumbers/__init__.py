@@ -27,9 +27,12 @@ from ._exceptions import (
     IdempotencyConflictError,
     NeverCreatedError,
     NotFoundError,
+    NumberUnavailableError,
     OrderFailedError,
     OrderTimeoutError,
     RateLimitError,
+    ReservationError,
+    ReservationNotFoundError,
     ServerError,
     StoreUnavailableError,
     TransportError,
@@ -49,6 +52,7 @@ from ._models import (
     SearchResult,
     Subscription,
 )
+from ._number_models import NumberInfo, NumberStatus, Reservation
 from ._numbers import normalize_number
 from ._ordering import (
     OrderResult,
@@ -104,6 +108,9 @@ __all__ = [
     "Notification",
     "NotificationSink",
     "NumberDetail",
+    "NumberInfo",
+    "NumberStatus",
+    "NumberUnavailableError",
     "NumbersClient",
     "Order",
     "OrderClient",
@@ -123,6 +130,9 @@ __all__ = [
     "PollPolicy",
     "RateLimitError",
     "RateLimitStatus",
+    "Reservation",
+    "ReservationError",
+    "ReservationNotFoundError",
     "ResultSource",
     "RetryPolicy",
     "SQLiteStore",
