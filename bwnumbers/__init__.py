@@ -29,9 +29,12 @@ from ._exceptions import (
     IdempotencyConflictError,
     NeverCreatedError,
     NotFoundError,
+    NumberUnavailableError,
     OrderFailedError,
     OrderTimeoutError,
     RateLimitError,
+    ReservationError,
+    ReservationNotFoundError,
     ServerError,
     StoreUnavailableError,
     TransportError,
@@ -51,6 +54,7 @@ from ._models import (
     SearchResult,
     Subscription,
 )
+from ._number_models import NumberInfo, NumberStatus, Reservation
 from ._numbers import normalize_number
 from ._ordering import (
     OrderResult,
@@ -110,6 +114,9 @@ __all__ = [
     "Notification",
     "NotificationSink",
     "NumberDetail",
+    "NumberInfo",
+    "NumberStatus",
+    "NumberUnavailableError",
     "NumbersClient",
     "Order",
     "OrderClient",
@@ -129,6 +136,9 @@ __all__ = [
     "PollPolicy",
     "RateLimitError",
     "RateLimitStatus",
+    "Reservation",
+    "ReservationError",
+    "ReservationNotFoundError",
     "ResultSource",
     "RetryPolicy",
     "SQLiteStore",

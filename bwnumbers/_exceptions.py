@@ -10,6 +10,10 @@ Every exception the SDK raises on purpose derives from :class:`BWNumbersError`::
     ├── DecodeError                            a body that is not the XML we expected
     ├── APIError                               Bandwidth answered with an error status
     │   ├── BadRequestError                    400: validation failed on Bandwidth's side
+    │   │   └── ReservationError               a reservation refused (5040-5047)
+    │   │       ├── NumberUnavailableError     5041: reserved elsewhere, in service or aging
+    │   │       └── ReservationNotFoundError   5042/5043: expired, released, another's (also
+    │   │                                      a NotFoundError)
     │   ├── AuthenticationError                401, or the token endpoint refused
     │   ├── ForbiddenError                     403
     │   ├── NotFoundError                      404
@@ -53,9 +57,12 @@ __all__ = [
     "IdempotencyConflictError",
     "NeverCreatedError",
     "NotFoundError",
+    "NumberUnavailableError",
     "OrderFailedError",
     "OrderTimeoutError",
     "RateLimitError",
+    "ReservationError",
+    "ReservationNotFoundError",
     "ServerError",
     "StoreUnavailableError",
     "TransportError",
@@ -262,6 +269,35 @@ class ForbiddenError(APIError):
 
 class NotFoundError(APIError):
     """HTTP 404: the account, order or subscription does not exist."""
+
+
+class ReservationError(BadRequestError):
+    """Bandwidth refused a reservation request (its codes 5040 to 5047).
+
+    Raised by ``reserve_number``, ``get_reservation`` and ``release_reservation``; the two
+    subclasses below are the refusals a program acts on. *code* and *description* are
+    Bandwidth's; the message adds what to do.
+
+    .. versionadded:: 0.4
+    """
+
+
+class NumberUnavailableError(ReservationError):
+    """5041: the number cannot be reserved: another account holds it, or it is in service or
+    aging. Pick another number.
+
+    .. versionadded:: 0.4
+    """
+
+
+class ReservationNotFoundError(ReservationError, NotFoundError):
+    """5042 or 5043 (or a 404): the reservation expired, was released or ordered, or belongs
+    to another account; 5040: Bandwidth does not know the number being reserved.
+
+    Also a :class:`NotFoundError`, whatever the HTTP status was.
+
+    .. versionadded:: 0.4
+    """
 
 
 class ConflictError(APIError):

@@ -11,7 +11,7 @@ with ``GET /orders/{id}``, the source of truth
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ._flow import OrderFlow
 from ._kinds import ORDER_KIND
@@ -46,6 +46,7 @@ async def order_and_wait(
     peer_id: str | None = None,
     partial_allowed: OrderFlag = None,
     back_order_requested: OrderFlag = None,
+    reservation_ids: Sequence[str] | None = None,
     timeout: float | None = None,
     on_status: StatusHook | None = None,
     confirm: bool = True,
@@ -86,6 +87,8 @@ async def order_and_wait(
         site_id, numbers, search, name, customer_order_id, peer_id: as for
             :meth:`NumbersClient.create_order`; give *numbers* or *search*.
         partial_allowed, back_order_requested: sent explicitly; ``None`` means ``False``.
+        reservation_ids: the reservations of reserved *numbers*
+            (:meth:`NumbersClient.reserve_number`); journaled with the request.
         timeout: seconds to wait in total. The order is never cancelled by it: the POST is
             not interrupted, and :class:`OrderTimeoutError` carries the order id. It also
             bounds the wait for Bandwidth's rate limit before the POST: when it runs out
@@ -123,6 +126,7 @@ async def order_and_wait(
 
     .. versionadded:: 0.1
     .. versionchanged:: 0.2 *metadata*, *store*: the journal, and idempotent re-calls.
+    .. versionchanged:: 0.4 *reservation_ids*.
     """
     started = asyncio.get_running_loop().time()
     check_timeout(timeout)
@@ -135,6 +139,7 @@ async def order_and_wait(
         peer_id=peer_id,
         partial_allowed=partial_allowed,
         back_order_requested=back_order_requested,
+        reservation_ids=reservation_ids,
     )
     flow = OrderFlow(ORDER_KIND, client, receiver, store, request.customer_order_id)
     flow.wait_with(started, timeout=timeout, on_status=on_status, confirm=confirm, polling=polling)

@@ -399,9 +399,10 @@ CODEC_LAYERS = [
     "_tree",
     "_names",
     "_encode",
+    "_links",
     "_decode",
     "_notification",
-    "_links",
+    "_lifecycle",
     "_disconnects",
 ]
 

@@ -15,7 +15,8 @@ Modules, each importing only those above it:
 - ``_encode``: request bodies, and :func:`redact` for logging them;
 - ``_decode``: API responses and error bodies;
 - ``_notification``: :func:`parse_notification`, the receiver's hot path;
-- ``_links``: where a listing's next page starts (its ``page`` and ``size``, never its host);
+- ``_links``: the ``page`` and ``size`` of a listing's next ``<Links>``, never its host;
+- ``_lifecycle``: reservations, in-service lists and ``/tns``;
 - ``_disconnects``: the disconnect documents.
 
 This package re-exports what the rest of bwnumbers uses; tests of the internals import the
