@@ -15,6 +15,7 @@ from ._disconnect_models import (
     DisconnectRequest,
     DisconnectSummary,
 )
+from ._disconnecting import DisconnectResult, disconnect_and_wait
 from ._exceptions import (
     AmbiguousOrderError,
     APIError,
@@ -23,6 +24,7 @@ from ._exceptions import (
     BWNumbersError,
     ConflictError,
     DecodeError,
+    DisconnectFailedError,
     ForbiddenError,
     IdempotencyConflictError,
     NeverCreatedError,
@@ -67,6 +69,7 @@ from ._receiver import CallbackReceiver
 from ._recovery import PendingOrder, recover
 from ._retry import RetryPolicy
 from ._seam import (
+    DisconnectClient,
     NotificationSink,
     OrderClient,
     UnclaimedBuffer,
@@ -93,10 +96,13 @@ __all__ = [
     "CallbackReceiver",
     "ConflictError",
     "DecodeError",
+    "DisconnectClient",
     "DisconnectDetails",
+    "DisconnectFailedError",
     "DisconnectMode",
     "DisconnectOrder",
     "DisconnectRequest",
+    "DisconnectResult",
     "DisconnectSummary",
     "ForbiddenError",
     "IdempotencyConflictError",
@@ -154,6 +160,7 @@ __all__ = [
     "WaiterSource",
     "WaitersClosedError",
     "__version__",
+    "disconnect_and_wait",
     "normalize_number",
     "order_and_wait",
     "parse_notification",

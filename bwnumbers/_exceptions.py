@@ -22,6 +22,7 @@ Every exception the SDK raises on purpose derives from :class:`BWNumbersError`::
     │   └── ServerError                        5xx
     ├── AmbiguousOrderError                    a POST may or may not have placed the order
     ├── OrderFailedError                       the order ended FAILED
+    ├── DisconnectFailedError                  the disconnect ended FAILED
     ├── OrderTimeoutError (also TimeoutError)  the caller's timeout ran out; the order lives on
     ├── NeverCreatedError                      a journaled order's POST never reached Bandwidth
     └── WaitersClosedError                     the receiver stopped while an order waited
@@ -40,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 if TYPE_CHECKING:
+    from ._disconnect_models import DisconnectDetails
     from ._models import Notification, OrderDetails, OrderError
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "DecodeError",
+    "DisconnectFailedError",
     "ForbiddenError",
     "IdempotencyConflictError",
     "NeverCreatedError",
@@ -338,7 +341,49 @@ class AmbiguousOrderError(BWNumbersError):
         self.customer_order_id = customer_order_id
 
 
-class OrderFailedError(BWNumbersError):
+class FinalFailure(BWNumbersError):
+    """What :class:`OrderFailedError` and :class:`DisconnectFailedError` share: an order of
+    some kind that ended FAILED, with Bandwidth's per-number errors. Not exported: catch the
+    public classes."""
+
+    #: How the message names the order ("Order", "Disconnect").
+    noun = "Order"
+
+    def __init__(
+        self,
+        *,
+        order_id: str,
+        errors: Sequence[OrderError] = (),
+        failed_numbers: Sequence[str] = (),
+        details: Any = None,
+        notification: Notification | None = None,
+        message: str | None = None,
+    ) -> None:
+        self.order_id = order_id
+        self.errors = tuple(errors)
+        self.failed_numbers = tuple(failed_numbers)
+        self.details = details
+        self.notification = notification
+        if message is not None or not self.errors:
+            reason = (message or "no reason given").rstrip(".")
+            super().__init__(f"{self.noun} {order_id} failed: {reason}.")
+            return
+        causes = _causes(self.errors)
+        counted = f"{len(causes)} errors: " if len(causes) > 1 else ""
+        super().__init__(f"{self.noun} {order_id} failed with {counted}{'; '.join(causes)}.")
+
+    @property
+    def codes(self) -> tuple[int, ...]:
+        """The Bandwidth error codes of every entry that has one."""
+        return tuple(e.code for e in self.errors if e.code is not None)
+
+    @property
+    def descriptions(self) -> tuple[str, ...]:
+        """Bandwidth's description of every entry that has one, in the order of :attr:`errors`."""
+        return tuple(e.description for e in self.errors if e.description)
+
+
+class OrderFailedError(FinalFailure):
     """The order reached the final status FAILED: no number was activated.
 
     The message names, for each of Bandwidth's errors, the numbers that error was reported
@@ -354,38 +399,25 @@ class OrderFailedError(BWNumbersError):
         notification: the callback that announced the failure, when one arrived.
     """
 
-    def __init__(
-        self,
-        *,
-        order_id: str,
-        errors: Sequence[OrderError] = (),
-        failed_numbers: Sequence[str] = (),
-        details: OrderDetails | None = None,
-        notification: Notification | None = None,
-        message: str | None = None,
-    ) -> None:
-        self.order_id = order_id
-        self.errors = tuple(errors)
-        self.failed_numbers = tuple(failed_numbers)
-        self.details = details
-        self.notification = notification
-        if message is not None or not self.errors:
-            reason = (message or "no reason given").rstrip(".")
-            super().__init__(f"Order {order_id} failed: {reason}.")
-            return
-        causes = _causes(self.errors)
-        counted = f"{len(causes)} errors: " if len(causes) > 1 else ""
-        super().__init__(f"Order {order_id} failed with {counted}{'; '.join(causes)}.")
+    details: OrderDetails | None
 
-    @property
-    def codes(self) -> tuple[int, ...]:
-        """The Bandwidth error codes of every entry that has one."""
-        return tuple(e.code for e in self.errors if e.code is not None)
 
-    @property
-    def descriptions(self) -> tuple[str, ...]:
-        """Bandwidth's description of every entry that has one, in the order of :attr:`errors`."""
-        return tuple(e.description for e in self.errors if e.description)
+class DisconnectFailedError(FinalFailure):
+    """The disconnect reached the final status FAILED: no number was disconnected.
+
+    Attributes:
+        order_id: the Bandwidth disconnect order id.
+        errors: the ``ErrorList`` entries, each naming the number it concerns when Bandwidth
+            named one (5006: the number is not on this account, say).
+        failed_numbers: every number of the disconnect that was not disconnected.
+        details: the disconnect as ``GET /disconnects/{id}`` reported it, when it was fetched.
+        notification: the callback that announced the failure, when one arrived.
+
+    .. versionadded:: 0.3
+    """
+
+    noun = "Disconnect"
+    details: DisconnectDetails | None
 
 
 def _causes(errors: Sequence[OrderError]) -> list[str]:

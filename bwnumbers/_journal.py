@@ -13,21 +13,29 @@ import asyncio
 import collections
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Any, Final, cast
 
 import attrs
 
 from ._exceptions import (
+    FinalFailure,
     IdempotencyConflictError,
     NeverCreatedError,
-    OrderFailedError,
     OrderTimeoutError,
     StoreUnavailableError,
 )
+from ._kinds import OrderKind, R, kind_named
 from ._models import OrderStatus
+from ._seam import ORDERS
 from ._status import ResultSource
-from ._store import IntentState, MemoryStore, OrderIntent, OrderStore, StoredOutcome
-from ._waiting import OrderResult
+from ._store import (
+    IntentState,
+    MemoryStore,
+    OrderIntent,
+    OrderStore,
+    StoredOutcome,
+    split_journal_key,
+)
 
 __all__ = [
     "BEGIN_TIMEOUT",
@@ -117,35 +125,37 @@ def never_created_error(customer_order_id: str, why: str) -> NeverCreatedError:
 # ---------------------------------------------------------------------- stored answers
 
 
-def result_outcome(result: OrderResult) -> StoredOutcome:
+def result_outcome(kind: OrderKind[R], result: R) -> StoredOutcome:
     return StoredOutcome(
         status=result.status,
-        completed_numbers=result.completed_numbers,
+        completed_numbers=kind.numbers_of(result),
         failed_numbers=result.failed_numbers,
         errors=result.errors,
     )
 
 
-def failed_outcome(error: OrderFailedError) -> StoredOutcome:
+def failed_outcome(error: FinalFailure) -> StoredOutcome:
     return StoredOutcome(status="FAILED", failed_numbers=error.failed_numbers, errors=error.errors)
 
 
-def stored_result(intent: OrderIntent, elapsed: float) -> OrderResult:
-    """The answer to a re-call of a FINAL or NEVER_CREATED order: no request is made."""
+def stored_result(intent: OrderIntent, elapsed: float) -> Any:
+    """The answer to a re-call of a FINAL or NEVER_CREATED order or disconnect (its kind's
+    result, or error): no request is made."""
+    kind = kind_named(intent.kind)
     coid = intent.customer_order_id
     if intent.state is IntentState.NEVER_CREATED or intent.outcome is None:
-        raise never_created_error(coid, "its POST /orders never reached Bandwidth.")
+        raise never_created_error(coid, f"its POST /{kind.name} never reached Bandwidth.")
     outcome = intent.outcome
     order_id = intent.order_id or ""
     if outcome.status is OrderStatus.FAILED:
-        raise OrderFailedError(
+        raise kind.failure(
             order_id=order_id, errors=outcome.errors, failed_numbers=outcome.failed_numbers
         )
-    return OrderResult(
+    return kind.make(
         order_id=order_id,
         customer_order_id=coid,
         status=outcome.status,
-        completed_numbers=outcome.completed_numbers,
+        numbers=outcome.completed_numbers,
         failed_numbers=outcome.failed_numbers,
         errors=outcome.errors,
         source=ResultSource.STORE,
@@ -158,35 +168,35 @@ def stored_result(intent: OrderIntent, elapsed: float) -> OrderResult:
 
 @attrs.frozen
 class _Flight:
-    future: asyncio.Future[OrderResult | None]
+    future: asyncio.Future[Any]
     digest: str
 
 
-# The orders being waited for in this process, by store and customer order id; an entry
-# lives only as long as the call that leads it.
+# The orders being waited for in this process, by store and journal key; an entry lives only
+# as long as the call that leads it.
 _flights: dict[tuple[int, str], _Flight] = {}
 
 
 async def exclusive(
     store: OrderStore,
-    customer_order_id: str,
+    journal_key: str,
     digest: str,
-    lead: Callable[[], Awaitable[OrderResult]],
+    lead: Callable[[], Awaitable[R]],
     *,
     deadline: float | None,
     timeout: float | None,
-) -> OrderResult:
-    """Run *lead* unless a call in this process leads that order already; then share its
-    outcome.
+) -> R:
+    """Run *lead* unless a call in this process leads that order (or disconnect, by
+    :func:`~bwnumbers._store.journal_key`) already; then share its outcome.
 
-    A follower gets the leader's result or :class:`OrderFailedError`; when the leader ends
+    A follower gets the leader's result or its FAILED error; when the leader ends
     otherwise (its own timeout, cancelled, an error of its own), the follower leads next and
     picks the order up from the journal.
     """
-    key = (id(store), customer_order_id)
+    key = (id(store), journal_key)
     while (flight := _flights.get(key)) is not None:
         if flight.digest != digest:
-            raise conflict(customer_order_id)
+            raise conflict(split_journal_key(journal_key)[1])
         try:
             async with asyncio.timeout_at(deadline):
                 shared = await asyncio.shield(flight.future)
@@ -194,12 +204,12 @@ async def exclusive(
             assert timeout is not None
             raise OrderTimeoutError(order_id=None, timeout=timeout) from None
         if shared is not None:
-            return shared
+            return cast(R, shared)
     mine = _Flight(asyncio.get_running_loop().create_future(), digest)
     _flights[key] = mine
     try:
         result = await lead()
-    except OrderFailedError as error:
+    except FinalFailure as error:
         mine.future.set_exception(error)
         mine.future.exception()  # retrieved: followers may or may not be there to see it
         raise
@@ -227,11 +237,11 @@ class Journal:
     """
 
     # Thousands wait at once in a burst: slots, and a queue only once a write was refused.
-    __slots__ = ("_closed", "_loop", "_queue", "_warned", "_worker", "customer_order_id", "store")
+    __slots__ = ("_closed", "_loop", "_queue", "_warned", "_worker", "key", "store")
 
-    def __init__(self, store: OrderStore, customer_order_id: str) -> None:
+    def __init__(self, store: OrderStore, key: str) -> None:
         self.store = store
-        self.customer_order_id = customer_order_id
+        self.key = key  # the intent's journal key: its customer order id, for an order
         self._queue: collections.deque[tuple[str, tuple[object, ...]]] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._warned = False
@@ -239,6 +249,11 @@ class Journal:
         # Notes can come from outside the loop (a receiver fed by another thread's loop
         # runner, a test stepping the loop): the worker runs on the call's loop regardless.
         self._loop = asyncio.get_running_loop()
+
+    def named(self) -> str:
+        """The customer order id, and the kind when it is not an order's, for messages."""
+        kind, customer_order_id = split_journal_key(self.key)
+        return customer_order_id if kind == ORDERS else f"{customer_order_id} ({kind})"
 
     async def write(self, method: str, *args: object) -> None:
         """Write now; if the store refuses, retry in the background of this call."""
@@ -262,7 +277,7 @@ class Journal:
 
     async def _attempt(self, method: str, args: tuple[object, ...]) -> None:
         async with asyncio.timeout(WRITE_TIMEOUT):
-            await getattr(self.store, method)(self.customer_order_id, *args)
+            await getattr(self.store, method)(self.key, *args)
 
     def _warn(self, error: BaseException) -> None:
         if self._warned:
@@ -271,7 +286,7 @@ class Journal:
         log.warning(
             "The order store failed to record customer order id %s (%s: %s); the order goes "
             "on, and the write is retried while the call lasts.",
-            self.customer_order_id,
+            self.named(),
             type(error).__name__,
             error,
         )
@@ -311,7 +326,7 @@ class Journal:
             log.error(
                 "The order store still refuses to record customer order id %s (%d write(s) "
                 "left); bwnumbers.recover() will pick the order up from what was recorded.",
-                self.customer_order_id,
+                self.named(),
                 len(self._queue),
             )
             self._queue.clear()

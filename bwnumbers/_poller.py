@@ -1,4 +1,5 @@
-"""The poller: ``GET /orders/{id}`` until the order is final, the path that always finishes.
+"""The poller: ``GET /orders/{id}`` (or ``/disconnects/{id}``) until the order is final, the
+path that always finishes.
 
 Bandwidth never sends a missed callback again
 (https://dev.bandwidth.com/docs/numbers/webhooks), so every wait races the callback
@@ -10,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -22,9 +24,10 @@ from ._exceptions import (
     ForbiddenError,
     ValidationError,
 )
-from ._models import OrderDetails
-from ._seam import OrderClient
 from ._status import ResultSource, StatusReporter
+
+if TYPE_CHECKING:
+    from ._kinds import FinalDetails
 
 __all__ = ["PollPolicy", "Poller", "is_fatal"]
 
@@ -68,7 +71,8 @@ def is_fatal(error: BWNumbersError) -> bool:
 
 
 class Poller:
-    """Polls ``GET /orders/{id}`` until the order is final; :attr:`outcome` gets its details.
+    """Polls *fetch* (``GET /orders/{id}`` or ``/disconnects/{id}``) until the order is final;
+    :attr:`outcome` gets its details.
 
     The polling task is only created when the first poll is due; until then a timer stands in
     for it. Most orders are finished by their callback well before, so a burst of orders does
@@ -77,20 +81,20 @@ class Poller:
 
     def __init__(
         self,
-        client: OrderClient,
+        fetch: Callable[[], Awaitable[FinalDetails]],
         order_id: str,
         policy: PollPolicy,
         reporter: StatusReporter,
         on_first_poll: Callable[[], None] | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
-        self.outcome: asyncio.Future[OrderDetails] = loop.create_future()
-        self._client = client
+        self.outcome: asyncio.Future[FinalDetails] = loop.create_future()
+        self._fetch = fetch
         self._order_id = order_id
         self._reporter = reporter
         self._on_first_poll = on_first_poll
         self._delays = policy.delays()
-        self._task: asyncio.Task[OrderDetails] | None = None
+        self._task: asyncio.Task[FinalDetails] | None = None
         self._timer = loop.call_later(next(self._delays), self._start)
 
     def _start(self) -> None:
@@ -99,7 +103,7 @@ class Poller:
         self._task = asyncio.ensure_future(self._poll())
         self._task.add_done_callback(self._settle)
 
-    def _settle(self, task: asyncio.Task[OrderDetails]) -> None:
+    def _settle(self, task: asyncio.Task[FinalDetails]) -> None:
         if self.outcome.done():
             return
         if task.cancelled():
@@ -109,10 +113,10 @@ class Poller:
         else:
             self.outcome.set_result(task.result())
 
-    async def _poll(self) -> OrderDetails:
+    async def _poll(self) -> FinalDetails:
         while True:
             try:
-                details = await self._client.get_order(self._order_id)
+                details = await self._fetch()
             except BWNumbersError as error:
                 if is_fatal(error):
                     raise

@@ -13,18 +13,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from typing import Any, Generic
 
 from ._checks import check_seconds
 from ._exceptions import StoreUnavailableError
+from ._flow import OrderFlow
 from ._journal import Journal, exclusive, never_created_error, resolve_store, stored_result
-from ._models import OrderRequest
-from ._ordering import OrderFlow
+from ._kinds import OrderKind, R, kind_named
 from ._poller import PollPolicy
 from ._seam import OrderClient, Waiters
 from ._shared import attach_account
 from ._status import StatusHook
-from ._store import OrderIntent, OrderStore, request_from_fields
-from ._waiting import OrderResult, check_timeout
+from ._store import OrderIntent, OrderStore
+from ._waiting import check_timeout
 
 __all__ = ["PendingOrder", "recover"]
 
@@ -32,10 +33,14 @@ __all__ = ["PendingOrder", "recover"]
 DEFAULT_RECONCILE_WINDOW = 60.0
 
 
-class PendingOrder:
-    """An order the journal holds as unfinished, as :func:`recover` returns it.
+class PendingOrder(Generic[R]):
+    """An order (or a disconnect) the journal holds as unfinished, as :func:`recover` returns
+    it.
 
     Attributes:
+        kind: ``"orders"``, or ``"disconnects"`` for a disconnect (whose :meth:`wait` gives a
+            :class:`~bwnumbers.DisconnectResult` and whose *request* is a
+            :class:`~bwnumbers.DisconnectRequest`).
         customer_order_id: the order's customer order id.
         order_id: Bandwidth's order id, or ``None`` when the process died before the
             ``POST /orders`` answer (the order may or may not exist).
@@ -44,16 +49,19 @@ class PendingOrder:
         intent: the journal's record, as it was when :func:`recover` read it.
 
     .. versionadded:: 0.2
+    .. versionchanged:: 0.3 disconnects too (*kind*).
     """
 
     __slots__ = (
         "_client",
+        "_kind",
         "_reconcile_window",
         "_resubmit",
         "_store",
         "_waiters",
         "customer_order_id",
         "intent",
+        "kind",
         "metadata",
         "order_id",
         "request",
@@ -70,10 +78,12 @@ class PendingOrder:
         resubmit: bool,
     ) -> None:
         self.intent = intent
+        self._kind: OrderKind[R] = kind_named(intent.kind)
+        self.kind = intent.kind
         self.customer_order_id = intent.customer_order_id
         self.order_id = intent.order_id
         self.metadata: Mapping[str, object] = intent.metadata
-        self.request: OrderRequest = request_from_fields(intent.request, intent.customer_order_id)
+        self.request: Any = self._kind.rebuild(intent)
         self._client = client
         self._waiters = waiters
         self._store = store
@@ -82,7 +92,7 @@ class PendingOrder:
 
     def __repr__(self) -> str:
         return (
-            f"<PendingOrder customer_order_id={self.customer_order_id} "
+            f"<PendingOrder kind={self.kind} customer_order_id={self.customer_order_id} "
             f"order_id={self.order_id} state={self.intent.state}>"
         )
 
@@ -93,12 +103,13 @@ class PendingOrder:
         on_status: StatusHook | None = None,
         confirm: bool = True,
         polling: PollPolicy | None = None,
-    ) -> OrderResult:
+    ) -> R:
         """Wait for the order until Bandwidth has finished it, and record its outcome.
 
         With an order id: the callback raced against polling ``GET /orders/{id}``, a final
         status confirmed, as ``order_and_wait`` does. Without one, the order is looked up by
-        its customer order id: adopted if Bandwidth has it; if not, looked for again until
+        its customer order id (a disconnect by its numbers, among the disconnects made since
+        shortly before its intent): adopted if Bandwidth has it; if not, looked for again until
         the reconcile window after the intent's creation has passed, and then, unless
         ``recover(..., resubmit=True)``, recorded as never created.
 
@@ -106,11 +117,13 @@ class PendingOrder:
             timeout, on_status, confirm, polling: as for :func:`bwnumbers.order_and_wait`.
 
         Returns:
-            An :class:`~bwnumbers.OrderResult` for COMPLETE and PARTIAL orders
+            An :class:`~bwnumbers.OrderResult` for COMPLETE and PARTIAL orders, a
+            :class:`~bwnumbers.DisconnectResult` for disconnects
             (``source=ResultSource.STORE`` if another call finished it meanwhile).
 
         Raises:
-            OrderFailedError: the order ended FAILED.
+            OrderFailedError: the order ended FAILED (a disconnect:
+                :class:`~bwnumbers.DisconnectFailedError`).
             OrderTimeoutError: *timeout* ran out; the order stays in the journal.
             NeverCreatedError: Bandwidth has no such order after the reconcile window, and
                 *resubmit* was not asked for: nothing was ordered.
@@ -120,32 +133,28 @@ class PendingOrder:
         started = loop.time()
         check_timeout(timeout)
         flow = OrderFlow(
-            self._client,
-            self._waiters,
-            self._store,
-            self.customer_order_id,
-            timeout=timeout,
-            on_status=on_status,
-            confirm=confirm,
-            polling=polling,
-            started=started,
+            self._kind, self._client, self._waiters, self._store, self.customer_order_id
+        )
+        flow.wait_with(
+            started, timeout=timeout, on_status=on_status, confirm=confirm, polling=polling
         )
         return await exclusive(
             self._store,
-            self.customer_order_id,
+            self.intent.key,
             self.intent.request_digest,
             lambda: self._lead(flow),
             deadline=flow.deadline,
             timeout=timeout,
         )
 
-    async def _lead(self, flow: OrderFlow) -> OrderResult:
+    async def _lead(self, flow: OrderFlow[R]) -> R:
         try:
-            current = await self._store.get(self.customer_order_id) or self.intent
+            current = await self._store.get(self.intent.key) or self.intent
         except Exception:  # the snapshot will do: every step below is safe to repeat
             current = self.intent
         if current.state.is_finished:
-            return stored_result(current, flow.elapsed())
+            result: R = stored_result(current, flow.elapsed())
+            return result
         if current.order_id is not None:
             self.order_id = current.order_id
             return await flow.wait_placed(current.order_id)
@@ -155,26 +164,27 @@ class PendingOrder:
             return await flow.wait_placed(order, adopted=True)
         if self._resubmit:
             return await flow.place(self.request, generated_id=False)
-        journal = Journal(self._store, self.customer_order_id)
+        journal = Journal(self._store, self.intent.key)
         try:
             await journal.write("never_created")
         finally:
             await journal.close(flush=True)
         raise never_created_error(
             self.customer_order_id,
-            f"Bandwidth has no order with it {self._reconcile_window:g} s after it was "
-            "journaled, so its POST /orders never arrived.",
+            f"Bandwidth has no {flow.kind.noun} with it {self._reconcile_window:g} s after it was "
+            f"journaled, so its POST /{flow.kind.name} never arrived.",
         )
 
-    async def _reconcile(self, flow: OrderFlow, intent: OrderIntent) -> str | None:
+    async def _reconcile(self, flow: OrderFlow[R], intent: OrderIntent) -> str | None:
         """The order id Bandwidth has for the intent, looking until the window has passed."""
         window_ends = intent.created_at + self._reconcile_window
         delays = flow.polling.delays()
         next(delays)  # the first look is now, not after the first poll's delay
         while True:
-            order = await flow.find()
+            order = await flow.find(intent)
             if order is not None and order.id is not None:
-                return order.id
+                found: str = order.id
+                return found
             left = window_ends - time.time()
             if left <= 0:
                 return None
@@ -192,8 +202,9 @@ async def recover(
     store: OrderStore | None = None,
     reconcile_window: float = DEFAULT_RECONCILE_WINDOW,
     resubmit: bool = False,
-) -> list[PendingOrder]:
-    """The orders the journal holds as unfinished, to wait for again after a restart.
+) -> list[PendingOrder[Any]]:
+    """The orders (and disconnects) the journal holds as unfinished, to wait for again after a
+    restart.
 
     Reads the journal and makes no request, so it returns at once however many orders there
     are; each :meth:`PendingOrder.wait` then does what ``order_and_wait`` would have done. Call
@@ -214,7 +225,8 @@ async def recover(
             :class:`~bwnumbers.NeverCreatedError` from :meth:`PendingOrder.wait`.
 
     Returns:
-        A :class:`PendingOrder` per unfinished order, oldest first.
+        A :class:`PendingOrder` per unfinished order or disconnect, oldest first (its
+        ``kind`` says which).
 
     Raises:
         StoreUnavailableError: the journal could not be read.

@@ -9,8 +9,8 @@ must do over the network is ``async``: registering, binding, delivering.
 
 Waiters are keyed by order type and id, ``("orders", customer_order_id)`` or
 ``("orders", order_id)``; the type is that of Bandwidth's subscriptions
-(https://dev.bandwidth.com/docs/account/subscriptions-2), as other order types (disconnects)
-will share the receiver.
+(https://dev.bandwidth.com/docs/account/subscriptions-2): disconnects share the receiver under
+``("disconnects", ...)``.
 
 Nothing here imports the receiver, the client or aiohttp.
 """
@@ -19,12 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import Final, Protocol, TypeAlias, runtime_checkable
 
+from ._disconnect_models import DisconnectDetails, DisconnectOrder, DisconnectRequest
 from ._models import Notification, Order, OrderDetails, OrderRequest
 
 __all__ = [
+    "DISCONNECTS",
     "ORDERS",
+    "DisconnectClient",
     "NotificationSink",
     "OrderClient",
     "OrderKey",
@@ -34,23 +38,61 @@ __all__ = [
     "WaiterSource",
     "Waiters",
     "notification_keys",
+    "notification_kind",
 ]
 
 #: The order type of new-number orders, the first half of their waiters' keys.
 ORDERS: Final = "orders"
+#: The order type of disconnects: their waiters' keys, and their journal's namespace.
+DISCONNECTS: Final = "disconnects"
 
 #: ``(order type, id)``: the id is a customer order id or Bandwidth's order id.
 OrderKey: TypeAlias = tuple[str, str]
 
+# A notification's <OrderType> as each view of Bandwidth's spells it (subscriptions and
+# notifications say "orders"/"disconnects", order listings "new_number"/"disconnect"), by the
+# waiters' order type. https://dev.bandwidth.com/docs/account/subscriptions
+_ORDER_TYPES: Final = {
+    "orders": ORDERS,
+    "new_number": ORDERS,
+    "disconnects": DISCONNECTS,
+    "disconnect": DISCONNECTS,
+}
+# The SPEC's other order types (SubscriptionOrderType): their notifications are no waiter's.
+_OTHER_TYPES: Final = frozenset(
+    {
+        "portins", "portouts", "dldas", "lsrorders", "e911s", "tnoptions", "externaltns",
+        "lidb", "bulkportins", "importtnorders", "removeimportedtnorders", "csrs",
+        "emergencynotificationgroup", "emergencyendpointgroup", "tollfreeportingvalidations",
+    }
+)  # fmt: skip
+
+
+def notification_kind(notification: Notification) -> str | None:
+    """The order type whose waiters *notification* is for: ``"disconnects"`` for
+    ``disconnects``/``disconnect``; ``None`` for Bandwidth's other order types (port-ins,
+    E911s, ...), which no waiter of ours takes; else ``"orders"``: ``orders``/``new_number``,
+    none at all (as the first notifications had), and a value Bandwidth does not document as a
+    type (its own generic sample says ``OrderId``), as before disconnects shared the receiver.
+    Case does not matter."""
+    order_type = (notification.order_type or "").strip().lower()
+    if order_type in _OTHER_TYPES:
+        return None
+    return _ORDER_TYPES.get(order_type, ORDERS)
+
 
 def notification_keys(notification: Notification) -> tuple[OrderKey, ...]:
-    """The keys a notification can be claimed under: its order id, then its customer order id.
+    """The keys a notification can be claimed under: its order id, then its customer order id,
+    both under its order type (:func:`notification_kind`); none for types no waiter takes.
 
-    Every notification counts as a new-number order's until other order types share the
-    receiver.
+    Order ids and disconnect ids are separate spaces, and an order and a disconnect may share
+    a customer order id: the type keeps each notification to its own waiter.
     """
+    kind = notification_kind(notification)
+    if kind is None:
+        return ()
     return tuple(
-        (ORDERS, key) for key in (notification.order_id, notification.customer_order_id) if key
+        (kind, key) for key in (notification.order_id, notification.customer_order_id) if key
     )
 
 
@@ -167,4 +209,26 @@ class OrderClient(Protocol):
 
     async def find_order(self, customer_order_id: str) -> Order | None:
         """The order placed with *customer_order_id*, or ``None``."""
+        ...
+
+
+class DisconnectClient(Protocol):
+    """What ``disconnect_and_wait`` needs from a client; :class:`~bwnumbers.NumbersClient` is
+    one.
+
+    .. versionadded:: 0.3
+    """
+
+    async def place_disconnect(self, request: DisconnectRequest) -> DisconnectOrder:
+        """``POST /disconnects``, never disconnecting twice; the result carries the id."""
+        ...
+
+    async def get_disconnect(self, disconnect_id: str) -> DisconnectDetails:
+        """``GET /disconnects/{id}``, the source of truth about a disconnect's outcome."""
+        ...
+
+    async def find_disconnect(
+        self, request: DisconnectRequest, *, since: datetime, limit: int = 50
+    ) -> DisconnectOrder | None:
+        """The disconnect of exactly *request*'s numbers made since *since*, or ``None``."""
         ...

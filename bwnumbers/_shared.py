@@ -47,7 +47,8 @@ class LocalSink(Protocol):
         ...
 
     def waiting_ids(self) -> list[str]:
-        """The customer order ids of the orders waiting in this instance."""
+        """The journal keys of the orders waiting in this instance (their customer order ids,
+        prefixed by kind for disconnects: :func:`~bwnumbers._store.journal_key`)."""
         ...
 
 
@@ -88,8 +89,8 @@ class SharedStore(Protocol):
         ...
 
     async def replay(self, customer_order_id: str) -> None:
-        """Hand the sink the last notification recorded for the order, if any (one that was
-        routed while nobody here waited for it)."""
+        """Hand the sink the last notification recorded for the order (by journal key), if
+        any (one that was routed while nobody here waited for it)."""
 
 
 def shared(store: object) -> SharedStore | None:
@@ -130,7 +131,7 @@ async def placed_elsewhere(
         ):
             await asyncio.sleep(delay)
             delay = min(delay * 2, PLACEMENT_POLL_MAX)
-            intent = await store.get(intent.customer_order_id) or intent
+            intent = await store.get(intent.key) or intent
     return intent
 
 

@@ -5,7 +5,9 @@ mode with ``synchronous=FULL``: :meth:`SQLiteStore.begin` returns only once the 
 committed and fsynced, so the ``POST /orders`` that follows it can never be forgotten by a
 restart. Concurrent writes share commits, so a burst pays one fsync per group, not per order.
 
-One table, ``intents``, keyed by customer order id, with the fields of
+One table, ``intents``, keyed by customer order id (in its ``customer_order_id`` column: a
+disconnect's is ``disconnects:<id>``, its :attr:`~bwnumbers.OrderIntent.key`, so the files of
+0.2 and 0.3, which hold orders only, read unchanged), with the fields of
 :class:`~bwnumbers.OrderIntent` as columns (JSON for the request, the metadata and the
 outcome). Mappings are stored as JSON, so they come back exactly as
 :func:`~bwnumbers._store.check_metadata` and :func:`~bwnumbers._store.request_fields` made them.
@@ -26,7 +28,7 @@ from typing import Any, Final, TypeVar
 
 from ._exceptions import StoreUnavailableError
 from ._sqlite_worker import FileProblem, SQLiteWorker
-from ._store import DEFAULT_KEEP_FINISHED, OrderIntent, StoredOutcome
+from ._store import DEFAULT_KEEP_FINISHED, OrderIntent, StoredOutcome, split_journal_key
 
 __all__ = ["SQLiteStore"]
 
@@ -198,7 +200,7 @@ class SQLiteStore:
 
     async def begin(self, intent: OrderIntent) -> OrderIntent | None:
         row = (
-            intent.customer_order_id,
+            intent.key,
             intent.request_digest,
             _dumps(intent.request),
             intent.request_xml,
@@ -349,7 +351,7 @@ def _dumps(value: Any) -> str:
 
 def _row_to_intent(row: tuple[Any, ...]) -> OrderIntent:
     (
-        customer_order_id,
+        key,
         digest,
         request,
         request_xml,
@@ -363,7 +365,9 @@ def _row_to_intent(row: tuple[Any, ...]) -> OrderIntent:
         outcome,
         finished_at,
     ) = row
+    kind, customer_order_id = split_journal_key(key)
     return OrderIntent(
+        kind=kind,
         customer_order_id=customer_order_id,
         request_digest=digest,
         request=json.loads(request),

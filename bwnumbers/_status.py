@@ -7,9 +7,11 @@ import enum
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import attrs
 
+from ._disconnect_models import DisconnectDetails
 from ._models import Notification, OrderDetails, OrderStatus
 
 __all__ = ["ResultSource", "StatusHook", "StatusReporter", "StatusUpdate"]
@@ -28,14 +30,17 @@ class ResultSource(enum.StrEnum):
 
 @attrs.frozen(kw_only=True)
 class StatusUpdate:
-    """A non-final status an order went through (RECEIVED, BACKORDERED, ...)."""
+    """A non-final status an order (or a disconnect) went through (RECEIVED, BACKORDERED, ...).
+
+    *details* is the ``GET /orders/{id}`` (or ``GET /disconnects/{id}``) that saw it.
+    """
 
     order_id: str
     customer_order_id: str
     status: OrderStatus
     source: ResultSource
     notification: Notification | None = None
-    details: OrderDetails | None = None
+    details: OrderDetails | DisconnectDetails | None = None
 
 
 StatusHook = Callable[[StatusUpdate], Awaitable[None] | None]
@@ -44,8 +49,11 @@ StatusHook = Callable[[StatusUpdate], Awaitable[None] | None]
 class StatusReporter:
     """Calls the user's *on_status* once per status change; its failures are only logged."""
 
-    def __init__(self, hook: StatusHook | None, order_id: str, customer_order_id: str) -> None:
+    def __init__(
+        self, hook: StatusHook | None, order_id: str, customer_order_id: str, noun: str = "order"
+    ) -> None:
         self._hook = hook
+        self._noun = noun
         self._order_id = order_id
         self._customer_order_id = customer_order_id
         self._last: OrderStatus | None = None
@@ -61,12 +69,12 @@ class StatusReporter:
         source: ResultSource,
         *,
         notification: Notification | None = None,
-        details: OrderDetails | None = None,
+        details: Any = None,
     ) -> None:
         if status is None or status == self._last or status.is_final:
             return
         self._last = status
-        log.info("Order %s is %s (%s)", self._order_id, status, source)
+        log.info("%s %s is %s (%s)", self._noun.capitalize(), self._order_id, status, source)
         if self._hook is None:
             return
         update = StatusUpdate(
@@ -80,7 +88,7 @@ class StatusReporter:
         try:
             result = self._hook(update)
         except Exception:
-            log.exception("on_status hook failed for order %s", self._order_id)
+            log.exception("on_status hook failed for %s %s", self._noun, self._order_id)
             return
         if inspect.isawaitable(result):
             task = asyncio.ensure_future(self._guard(result))
@@ -91,7 +99,7 @@ class StatusReporter:
         try:
             await awaitable
         except Exception:
-            log.exception("on_status hook failed for order %s", self._order_id)
+            log.exception("on_status hook failed for %s %s", self._noun, self._order_id)
 
     async def drain(self) -> None:
         if self._tasks:

@@ -28,6 +28,7 @@ import attrs
 
 from ._exceptions import StoreUnavailableError, ValidationError
 from ._models import OrderError, OrderRequest, OrderStatus
+from ._seam import ORDERS
 from ._search import Search
 
 __all__ = [
@@ -39,9 +40,11 @@ __all__ = [
     "OrderStore",
     "StoredOutcome",
     "check_metadata",
+    "journal_key",
     "request_digest",
     "request_fields",
     "request_from_fields",
+    "split_journal_key",
 ]
 
 #: A finished order's result is kept this long (seconds), then pruned.
@@ -121,6 +124,10 @@ class OrderIntent:
         last_status: the last status seen (RECEIVED, BACKORDERED, ...).
         outcome: the final outcome, once ``state`` is FINAL.
         finished_at: when it became FINAL or NEVER_CREATED, epoch seconds.
+        kind: the order type, ``"orders"`` or ``"disconnects"`` (whose *request* holds a
+            disconnect's fields).
+
+    .. versionchanged:: 0.3 *kind*.
     """
 
     customer_order_id: str
@@ -136,6 +143,13 @@ class OrderIntent:
     last_status: str | None = None
     outcome: StoredOutcome | None = None
     finished_at: float | None = None
+    kind: str = ORDERS
+
+    @property
+    def key(self) -> str:
+        """What the store keeps it under: :func:`journal_key` of its kind and customer order
+        id."""
+        return journal_key(self.kind, self.customer_order_id)
 
     def rebuild_request(self) -> OrderRequest:
         """The :class:`OrderRequest` this intent was recorded for, with its customer order id."""
@@ -147,11 +161,16 @@ class OrderStore(Protocol):
 
     Both stores are also async context managers that call :meth:`aclose` on exit.
 
+    An intent is kept under its :attr:`OrderIntent.key`: its customer order id for an order,
+    ``"disconnects:<customer order id>"`` for a disconnect (:func:`journal_key`). The methods'
+    *customer_order_id* argument is that key.
+
     Every method may raise :class:`~bwnumbers.StoreUnavailableError` when the store cannot be
     used (a closed database, a full disk). Only :meth:`begin` failing stops an order: the
     others are retried in the background while the order finishes by callback or polling.
 
     .. versionadded:: 0.2
+    .. versionchanged:: 0.3 keyed by :attr:`OrderIntent.key`.
     """
 
     @property
@@ -162,7 +181,7 @@ class OrderStore(Protocol):
     async def begin(self, intent: OrderIntent) -> OrderIntent | None:
         """Record *intent* durably before its POST; ``None`` when it is new.
 
-        If an intent with that customer order id exists, nothing is written and the stored
+        If an intent with that key exists, nothing is written and the stored
         one is returned (to resume, to answer from its outcome, or to refuse a conflict).
         """
         ...
@@ -194,6 +213,24 @@ class OrderStore(Protocol):
 
     async def aclose(self) -> None:
         """Release the store; further calls raise :class:`~bwnumbers.StoreUnavailableError`."""
+
+
+# ---------------------------------------------------------------------- keys
+
+
+def journal_key(kind: str, customer_order_id: str) -> str:
+    """The key a store keeps an intent under: the customer order id for an order (as before
+    disconnects existed, so journals written then read the same), ``"<kind>:<id>"`` for
+    another kind. An order and a disconnect may share a customer order id; no customer order
+    id contains a colon (Bandwidth allows letters, digits, dashes and spaces), so the two
+    never meet."""
+    return customer_order_id if kind == ORDERS else f"{kind}:{customer_order_id}"
+
+
+def split_journal_key(key: str) -> tuple[str, str]:
+    """``(kind, customer order id)`` of a :func:`journal_key`."""
+    kind, colon, customer_order_id = key.partition(":")
+    return (kind, customer_order_id) if colon else (ORDERS, key)
 
 
 # ---------------------------------------------------------------------- requests
@@ -344,7 +381,7 @@ class MemoryStore:
 
     async def begin(self, intent: OrderIntent) -> OrderIntent | None:
         self._check_open()
-        key = intent.customer_order_id
+        key = intent.key
         existing = self._unfinished.get(key) or self._finished.get(key)
         if existing is not None:
             return existing

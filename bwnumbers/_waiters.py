@@ -19,9 +19,9 @@ from typing import Final
 
 from ._exceptions import WaitersClosedError
 from ._models import Notification
-from ._seam import ORDERS, OrderKey, UnclaimedBuffer, notification_keys
+from ._seam import OrderKey, UnclaimedBuffer, notification_keys
 from ._shared import shared
-from ._store import MemoryStore, OrderStore
+from ._store import MemoryStore, OrderStore, journal_key
 from ._unclaimed import DEFAULT_UNCLAIMED_LIMIT, DEFAULT_UNCLAIMED_TTL, MemoryUnclaimedBuffer
 
 __all__ = ["LocalWaiter", "OrderWaiters"]
@@ -220,8 +220,9 @@ class OrderWaiters:
         return False
 
     def waiting_ids(self) -> list[str]:
-        """The customer order ids of the orders waiting here."""
-        return [waiter.customer_order_id for waiter in self._waiters if waiter.kind == ORDERS]
+        """The journal keys (:func:`~bwnumbers._store.journal_key`) of the orders waiting
+        here: their customer order ids, ``disconnects:``-prefixed for disconnects."""
+        return [journal_key(waiter.kind, waiter.customer_order_id) for waiter in self._waiters]
 
     def _feed_waiter(self, notification: Notification) -> bool:
         keys = notification_keys(notification)

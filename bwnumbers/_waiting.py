@@ -15,12 +15,12 @@ import contextlib
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-
-import attrs
+from typing import Any
 
 from ._checks import check_seconds, check_text
-from ._exceptions import BWNumbersError, OrderFailedError, OrderTimeoutError
-from ._models import Notification, OrderDetails, OrderError, OrderStatus
+from ._exceptions import BWNumbersError, OrderTimeoutError
+from ._kinds import ORDER_KIND, FinalDetails, OrderKind, OrderResult, R
+from ._models import Notification, OrderDetails, OrderStatus
 from ._poller import Poller, PollPolicy, is_fatal
 from ._seam import ORDERS, OrderClient, OrderKey, Waiter, WaiterRegistry, Waiters, WaiterSource
 from ._status import ResultSource, StatusHook, StatusReporter
@@ -28,27 +28,6 @@ from ._status import ResultSource, StatusHook, StatusReporter
 __all__ = ["OrderResult", "registered", "resolve_waiters", "wait_for_order", "wait_registered"]
 
 log = logging.getLogger("bwnumbers.ordering")
-
-
-@attrs.frozen(kw_only=True)
-class OrderResult:
-    """The outcome of a COMPLETE or PARTIAL order.
-
-    *details* is the confirming ``GET /orders/{id}`` (``None`` only with ``confirm=False``,
-    when the COMPLETE callback was trusted). *source* says whether the callback or the
-    poller delivered the outcome; *elapsed* is seconds since the call started.
-    """
-
-    order_id: str
-    customer_order_id: str
-    status: OrderStatus
-    completed_numbers: tuple[str, ...]
-    failed_numbers: tuple[str, ...] = ()
-    errors: tuple[OrderError, ...] = ()
-    details: OrderDetails | None = None
-    notification: Notification | None = None
-    source: ResultSource
-    elapsed: float
 
 
 def resolve_waiters(
@@ -136,6 +115,7 @@ async def wait_for_order(
         customer_order_id = details.order.customer_order_id
         if details.status.is_final:
             return outcome(
+                ORDER_KIND,
                 order_id=order_id,
                 customer_order_id=customer_order_id or "",
                 details=details,
@@ -151,6 +131,7 @@ async def wait_for_order(
             if details is not None:
                 reporter.report(details.status, ResultSource.POLL, details=details)
             return await wait_registered(
+                ORDER_KIND,
                 client,
                 waiter,
                 reporter,
@@ -169,7 +150,8 @@ async def wait_for_order(
 
 
 async def wait_registered(
-    client: OrderClient,
+    kind: OrderKind[R],
+    client: Any,
     waiter: Waiter | None,
     reporter: StatusReporter,
     *,
@@ -181,16 +163,18 @@ async def wait_registered(
     polling: PollPolicy,
     started: float,
     on_first_poll: Callable[[], None] | None = None,
-) -> OrderResult:
-    """Race *waiter* (bound to *order_id*; ``None``: poll only) against the poller."""
+) -> R:
+    """Race *waiter* (bound to *order_id*; ``None``: poll only) against the poller on
+    *kind*'s ``GET``."""
 
     def on_update(notification: Notification) -> None:
         reporter.report(notification.status, ResultSource.CALLBACK, notification=notification)
 
     def finish(
-        details: OrderDetails | None, notification: Notification | None, source: ResultSource
-    ) -> OrderResult:
+        details: FinalDetails | None, notification: Notification | None, source: ResultSource
+    ) -> R:
         return outcome(
+            kind,
             order_id=order_id,
             customer_order_id=customer_order_id,
             details=details,
@@ -204,7 +188,9 @@ async def wait_registered(
         waiter.on_update(on_update)
         # The in-process waiter hands out its future: no task per waiting order.
         final = asyncio.ensure_future(waiter.final())
-    poller = Poller(client, order_id, polling, reporter, on_first_poll)
+    poller: Poller = Poller(
+        lambda: kind.fetch(client, order_id), order_id, polling, reporter, on_first_poll
+    )
     pending: set[asyncio.Future[object]] = {poller.outcome}  # type: ignore[arg-type]
     if final is not None:
         pending.add(final)  # type: ignore[arg-type]
@@ -218,7 +204,8 @@ async def wait_registered(
                 assert final is not None
                 if final.cancelled() or final.exception() is not None:
                     log.warning(
-                        "Order %s lost its callback listener (%s); finishing by polling",
+                        "%s %s lost its callback listener (%s); finishing by polling",
+                        kind.noun.capitalize(),
                         order_id,
                         final.exception() if not final.cancelled() else "cancelled",
                     )
@@ -227,18 +214,22 @@ async def wait_registered(
                 if not confirm and notification.status is OrderStatus.COMPLETE:
                     return finish(None, notification, ResultSource.CALLBACK)
                 try:
-                    details = await client.get_order(order_id)
+                    details: FinalDetails = await kind.fetch(client, order_id)
                 except BWNumbersError as error:
                     if is_fatal(error):
                         raise
-                    log.warning("Confirming order %s failed (%s); polling instead", order_id, error)
+                    log.warning(
+                        "Confirming %s %s failed (%s); polling instead", kind.noun, order_id, error
+                    )
                     continue
                 if details.status.is_final:
                     return finish(details, notification, ResultSource.CALLBACK)
                 log.warning(
-                    "Order %s: the callback said %s but GET /orders says %s; following GET",
+                    "%s %s: the callback said %s but GET /%s says %s; following GET",
+                    kind.noun.capitalize(),
                     order_id,
                     notification.status,
+                    kind.name,
                     details.status,
                 )
                 reporter.report(details.status, ResultSource.POLL, details=details)
@@ -255,41 +246,49 @@ async def wait_registered(
 
 
 def outcome(
+    kind: OrderKind[R],
     *,
     order_id: str,
     customer_order_id: str,
-    details: OrderDetails | None,
+    details: FinalDetails | None,
     notification: Notification | None,
     source: ResultSource,
     elapsed: float,
-) -> OrderResult:
-    """The result of a final order, or :class:`OrderFailedError` for a FAILED one."""
+) -> R:
+    """The result of a final order or disconnect, or *kind*'s error for a FAILED one."""
     if details is None:
         assert notification is not None
         assert notification.status is not None
-        return OrderResult(
+        return kind.make(
             order_id=order_id,
             customer_order_id=customer_order_id,
             status=notification.status,
-            completed_numbers=notification.completed_numbers,
+            numbers=notification.completed_numbers,
             notification=notification,
             source=source,
             elapsed=elapsed,
         )
     if details.status is OrderStatus.FAILED:
-        raise OrderFailedError(
+        raise kind.failure(
             order_id=order_id,
             errors=details.errors,
             failed_numbers=details.failed_numbers,
             details=details,
             notification=notification,
         )
-    log.info("Order %s is %s after %.0f ms (%s)", order_id, details.status, elapsed * 1000, source)
-    return OrderResult(
+    log.info(
+        "%s %s is %s after %.0f ms (%s)",
+        kind.noun.capitalize(),
+        order_id,
+        details.status,
+        elapsed * 1000,
+        source,
+    )
+    return kind.make(
         order_id=order_id,
         customer_order_id=customer_order_id,
         status=details.status,
-        completed_numbers=details.completed_numbers,
+        numbers=kind.done_numbers(details),
         failed_numbers=details.failed_numbers,
         errors=details.errors,
         details=details,

@@ -66,6 +66,11 @@ ERROR_SAMPLES: list[BaseException] = [
         failed_numbers=["5402278098"],
     ),
     bwnumbers.OrderTimeoutError(order_id="o-2", timeout=5, last_status="RECEIVED"),
+    bwnumbers.DisconnectFailedError(
+        order_id="d-1",
+        errors=[OrderError(code=5006, description="Not yours", number="5402278098")],
+        failed_numbers=["5402278098"],
+    ),
 ]
 
 

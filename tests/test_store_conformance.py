@@ -113,6 +113,34 @@ async def test_begin_again_returns_the_stored_intent_and_overwrites_nothing(
     assert await store.get("order-1") == expected
 
 
+async def test_an_order_and_a_disconnect_share_a_customer_order_id(store: OrderStore) -> None:
+    """Each kind has its own entry under one customer order id (the disconnect's key is
+    namespaced): begin() finds no conflict, and each write reaches only its own entry."""
+    order = make_intent("shared-1")
+    disconnect = attrs.evolve(make_intent("shared-1"), kind="disconnects", request={"n": 1})
+    assert disconnect.key == "disconnects:shared-1"
+    assert await store.begin(order) is None
+    assert await store.begin(disconnect) is None
+    await store.placed(disconnect.key, "bw-disconnect")
+    assert await store.finish(disconnect.key, COMPLETE) is True
+
+    stored_order = await store.get("shared-1")
+    stored_disconnect = await store.get(disconnect.key)
+    assert stored_order == attrs.evolve(order, owner=store.owner)
+    assert stored_disconnect is not None
+    assert (stored_disconnect.kind, stored_disconnect.customer_order_id) == (
+        "disconnects",
+        "shared-1",
+    )
+    assert (stored_disconnect.order_id, stored_disconnect.state) == (
+        "bw-disconnect",
+        IntentState.FINAL,
+    )
+    assert [(i.kind, i.customer_order_id) for i in await store.unfinished()] == [
+        ("orders", "shared-1")
+    ]
+
+
 async def test_placed_progress_finish(store: OrderStore) -> None:
     """An intent goes INTENT, PLACED (with its order id and last status), then FINAL once."""
     await store.begin(make_intent("order-1"))

@@ -18,6 +18,7 @@ from bwnumbers._exceptions import (
     BWNumbersError,
     ConflictError,
     DecodeError,
+    DisconnectFailedError,
     ForbiddenError,
     IdempotencyConflictError,
     NeverCreatedError,
@@ -83,6 +84,7 @@ EXIT_CODES: Final[Mapping[type[BaseException], ExitCode]] = {
     ServerError: ExitCode.ERROR,
     AmbiguousOrderError: ExitCode.ERROR,
     OrderFailedError: ExitCode.CONFLICT,
+    DisconnectFailedError: ExitCode.CONFLICT,
     OrderTimeoutError: ExitCode.TIMEOUT,
     WaitersClosedError: ExitCode.ERROR,
     # A customer order id re-used for another order: like a 409.

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from bwnumbers._models import Notification
 from bwnumbers._ratelimit import GROUPS, RateGate
+from bwnumbers._seam import notification_kind
+from bwnumbers._store import journal_key, split_journal_key
 
 from . import _scripts
 from ._codec import note_from_json, note_to_json
@@ -175,14 +177,19 @@ class Bus:
             self._drainer = asyncio.get_running_loop().create_task(self._drain())
 
     async def _route_now(self, notification: Notification) -> None:
+        kind = notification_kind(notification)
+        if kind is None:  # a port-in's, say: no call of ours waits for it anywhere
+            self.stats["ignored"] += 1
+            return
+        order_id, coid = notification.order_id, notification.customer_order_id
         final = notification.status is not None and notification.status.is_final
         answer = await self.store.script(
             _scripts.ROUTE,
             [self.store.key("early")],
             [
                 self.store.prefix,
-                notification.order_id or "",
-                notification.customer_order_id or "",
+                journal_key(kind, order_id) if order_id else "",
+                journal_key(kind, coid) if coid else "",
                 note_to_json(notification),
                 "1" if final else "0",
                 int(time.time() * 1000),
@@ -234,20 +241,21 @@ class Bus:
                 OUTBOUND_TTL,
             )
 
-    def deliver_json(self, text: str, customer_order_id: str | None) -> None:
-        """Hand a stored notification to this instance's waiters."""
+    def deliver_json(self, text: str, key: str | None) -> None:
+        """Hand a stored notification to this instance's waiters; *key* is the journal key of
+        the intent it was stored for (its customer order id fills in a missing one)."""
         sink = self.store.sink
         if sink is None:
             return
         try:
-            notification = note_from_json(text, customer_order_id)
+            notification = note_from_json(text, split_journal_key(key)[1] if key else None)
         except (ValueError, TypeError) as error:
             log.warning("Ignored a damaged notification in Redis: %s", error)
             return
         sink.deliver_here(notification)
 
     async def replay(self, customer_order_ids: list[str]) -> None:
-        """Feed the waiters the notifications recorded on their intents."""
+        """Feed the waiters the notifications recorded on their intents (by journal key)."""
         if not customer_order_ids or self.store.sink is None or self.store.prefix is None:
             return
         async with self.store.writer().pipeline(transaction=False) as pipe:

@@ -11,9 +11,23 @@ from typing import Any
 import attrs
 
 from bwnumbers._models import Notification, OrderStatus
-from bwnumbers._store import IntentState, OrderIntent, StoredOutcome
+from bwnumbers._seam import ORDERS
+from bwnumbers._store import (
+    IntentState,
+    OrderIntent,
+    StoredOutcome,
+    journal_key,
+    split_journal_key,
+)
 
-__all__ = ["intent_fields", "intent_from_hash", "note_from_json", "note_to_json", "outcome_fields"]
+__all__ = [
+    "intent_fields",
+    "intent_from_hash",
+    "note_from_json",
+    "note_to_json",
+    "order_key",
+    "outcome_fields",
+]
 
 
 def _dumps(value: Any) -> str:
@@ -36,6 +50,8 @@ def intent_fields(intent: OrderIntent) -> list[str]:
         "last_status": intent.last_status,
         "outcome": None if intent.outcome is None else _dumps(intent.outcome.to_json()),
         "finished_at": None if intent.finished_at is None else repr(intent.finished_at),
+        # Left out for an order, so intents written before disconnects existed read the same.
+        "kind": None if intent.kind == ORDERS else intent.kind,
     }
     return [part for name, value in fields.items() if value is not None for part in (name, value)]
 
@@ -67,7 +83,14 @@ def intent_from_hash(fields: Mapping[str, str]) -> OrderIntent:
         last_status=fields.get("last_status"),
         outcome=None if outcome is None else StoredOutcome.from_json(json.loads(outcome)),
         finished_at=None if finished_at is None else float(finished_at),
+        kind=fields.get("kind", ORDERS),
     )
+
+
+def order_key(intent_key: str, order_id: str) -> str:
+    """The key an order id maps to its intent under: order ids and disconnect ids are separate
+    spaces, so a disconnect's is namespaced as its intent's key is."""
+    return journal_key(split_journal_key(intent_key)[0], order_id)
 
 
 def pairs(flat: list[str]) -> dict[str, str]:

@@ -161,7 +161,7 @@ class Lease:
 
     def _adopt(self, intent: OrderIntent, client: Any, waiters: WaiterRegistry) -> None:
         store = self.store
-        store.mirror[intent.customer_order_id] = intent
+        store.mirror[intent.key] = intent
         self.bus.stats["adopted"] += 1
         pending = PendingOrder(
             intent,
@@ -173,7 +173,7 @@ class Lease:
         )
         self.bus.spawn(self._orphan(pending))
 
-    async def _orphan(self, pending: PendingOrder) -> None:
+    async def _orphan(self, pending: PendingOrder[Any]) -> None:
         try:
             if self.store.on_orphan is not None:
                 await self.store.on_orphan(pending)

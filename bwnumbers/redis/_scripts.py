@@ -5,12 +5,15 @@ Redis Cluster hash tag: all of an account's keys live in one slot, so scripts th
 several of them also run on a cluster. ``KEYS[1]`` is always a key of that slot (for the
 cluster's routing); the scripts build the others from the prefix in ``ARGV[1]``.
 
-Intent hashes (``i:<customer order id>``) hold the fields of :mod:`bwnumbers.redis._codec`;
-``o:<order id>`` names the customer order id of an order id; ``own:<instance>`` is the set of
-an instance's unfinished orders; ``alive:<instance>`` its heartbeat lease; ``hb`` a sorted set
-of instances by last heartbeat; ``in:<instance>`` its inbox stream; ``early``/``early_t`` the
-notifications no known order claimed yet, by order id, with their arrival times; ``rl:<group>``
-a rate-limit closing; ``epoch`` a token that changes only when Redis lost its data.
+Intent hashes (``i:<key>``, the key being the intent's :func:`~bwnumbers._store.journal_key`:
+the customer order id of an order, ``disconnects:<customer order id>`` of a disconnect) hold
+the fields of :mod:`bwnumbers.redis._codec`; ``o:<order key>`` names the intent key of an
+order id (an order's id, or ``disconnects:<id>``: the two are separate spaces);
+``own:<instance>`` is the set of an instance's unfinished orders; ``alive:<instance>`` its
+heartbeat lease; ``hb`` a sorted set of instances by last heartbeat; ``in:<instance>`` its
+inbox stream; ``early``/``early_t`` the notifications no known order claimed yet, by order key,
+with their arrival times; ``rl:<group>`` a rate-limit closing; ``epoch`` a token that changes
+only when Redis lost its data.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ return nil
 """
 
 #: Re-seed an intent Redis lost (restarted empty), and take a notification parked meanwhile.
-#: KEYS: i:coid. ARGV: prefix, owner, coid, ttl, order_id or '', field, value, ...
+#: KEYS: i:coid. ARGV: prefix, owner, coid, ttl, order key or '', field, value, ...
 #: -> {0} if a finished intent is there, else {1[, note]}.
 SEED: Final = """
 local state = redis.call('HGET', KEYS[1], 'state')
@@ -73,7 +76,8 @@ return {1, note}
 """
 
 #: The order id is known: record it, map it, and take the notification parked under it.
-#: KEYS: i:coid. ARGV: prefix, coid, order_id -> {0} if the intent is missing, {1[, note]}.
+#: KEYS: i:coid. ARGV: prefix, coid, order_id, order key -> {0} if the intent is missing,
+#: {1[, note]}.
 PLACED: Final = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
 local state = redis.call('HGET', KEYS[1], 'state')
@@ -84,12 +88,12 @@ elseif state == 'PLACED' then
 end
 local ttl = redis.call('TTL', KEYS[1])
 if ttl < 1 then ttl = 604800 end
-redis.call('SET', ARGV[1] .. 'o:' .. ARGV[3], ARGV[2], 'EX', ttl)
+redis.call('SET', ARGV[1] .. 'o:' .. ARGV[4], ARGV[2], 'EX', ttl)
 local early, early_t = ARGV[1] .. 'early', ARGV[1] .. 'early_t'
-local note = redis.call('HGET', early, ARGV[3])
+local note = redis.call('HGET', early, ARGV[4])
 if note then
-  redis.call('HDEL', early, ARGV[3])
-  redis.call('ZREM', early_t, ARGV[3])
+  redis.call('HDEL', early, ARGV[4])
+  redis.call('ZREM', early_t, ARGV[4])
   return {1, note}
 end
 return {1}
@@ -121,12 +125,16 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 local owner = redis.call('HGET', KEYS[1], 'owner')
 if owner then redis.call('SREM', ARGV[1] .. 'own:' .. owner, ARGV[2]) end
 local order_id = redis.call('HGET', KEYS[1], 'order_id')
-if order_id then redis.call('EXPIRE', ARGV[1] .. 'o:' .. order_id, ARGV[3]) end
+if order_id then
+  local kind = redis.call('HGET', KEYS[1], 'kind')
+  if kind then order_id = kind .. ':' .. order_id end
+  redis.call('EXPIRE', ARGV[1] .. 'o:' .. order_id, ARGV[3])
+end
 return 1
 """
 
 #: Store a notification and wake its order's owner, or park it once for an order not known.
-#: KEYS: early. ARGV: prefix, order_id or '', coid or '', note, final (1/0), now ms,
+#: KEYS: early. ARGV: prefix, order key or '', intent key or '', note, final (1/0), now ms,
 #: early ttl s, early max, inbox maxlen, inbox ttl s
 #: -> {'ROUTED', owner} | {'FINISHED'} | {'PARKED'} | {'DROPPED'}
 ROUTE: Final = """

@@ -38,7 +38,7 @@ from bwnumbers._store import IntentState, OrderIntent, StoredOutcome
 
 from . import _scripts
 from ._bus import Bus
-from ._codec import intent_fields, intent_from_hash, outcome_fields, pairs
+from ._codec import intent_fields, intent_from_hash, order_key, outcome_fields, pairs
 from ._connections import redacted, writer_client
 
 __all__ = ["RedisStore"]
@@ -49,7 +49,7 @@ log = logging.getLogger("bwnumbers.redis")
 KEEP_PENDING: Final = 7 * 24 * 3600
 KEEP_FINISHED: Final = 24 * 3600
 
-OrphanHook = Callable[[PendingOrder], Awaitable[None]]
+OrphanHook = Callable[[PendingOrder[Any]], Awaitable[None]]
 
 
 class RedisStore:
@@ -266,7 +266,7 @@ class RedisStore:
     async def begin(self, intent: OrderIntent) -> OrderIntent | None:
         prefix = self._need_prefix()
         intent = attrs.evolve(intent, owner=self.instance_id)
-        coid = intent.customer_order_id
+        coid = intent.key
         try:
             found = await self.script(
                 _scripts.BEGIN,
@@ -289,9 +289,10 @@ class RedisStore:
                 state=IntentState.PLACED,
                 owner=self.instance_id,
             )
-        answer = await self._keyed(_scripts.PLACED, customer_order_id, [order_id])
+        args = [order_id, order_key(customer_order_id, order_id)]
+        answer = await self._keyed(_scripts.PLACED, customer_order_id, args)
         if answer[0] == 0 and await self.reseed(customer_order_id):
-            answer = await self._keyed(_scripts.PLACED, customer_order_id, [order_id])
+            answer = await self._keyed(_scripts.PLACED, customer_order_id, args)
         if len(answer) > 1:  # the callback beat the POST's answer, on some instance
             self.bus.deliver_json(answer[1], customer_order_id)
 
@@ -368,7 +369,7 @@ class RedisStore:
                     self.instance_id,
                     customer_order_id,
                     KEEP_PENDING,
-                    intent.order_id or "",
+                    order_key(customer_order_id, intent.order_id) if intent.order_id else "",
                     *intent_fields(attrs.evolve(intent, owner=self.instance_id)),
                 ],
             )
@@ -418,7 +419,7 @@ class RedisStore:
             raise self.unavailable("read the journal", error) from error
         pending = [intent for intent in intents if not intent.state.is_finished]
         for intent in pending:
-            self.mirror.setdefault(intent.customer_order_id, intent)
+            self.mirror.setdefault(intent.key, intent)
         return sorted(pending, key=lambda intent: intent.created_at)
 
     async def read_intents(self, coids: list[str]) -> list[OrderIntent]:
