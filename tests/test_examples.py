@@ -31,6 +31,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
         ("other_framework.py", "learned by callback"),
         # Its users arrive 0.1 s apart so that a person can kill it mid-burst; not here.
         ("restart_bot.py --pace 0", "40 users served"),
+        ("reserve_bot.py", "via callback"),
     ],
 )
 def test_example_script(script: str, expected: str) -> None:
@@ -68,6 +69,7 @@ def test_every_example_is_tested() -> None:
         "async_service.py",
         "bot_burst.py",
         "mount_in_aiohttp_app.py",
+        "reserve_bot.py",
         "other_framework.py",
         "restart_bot.py",
         "several_instances.py",
