@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from ._auth import TokenProvider
 from ._client import NumbersClient
+from ._disconnect_models import (
+    DisconnectDetails,
+    DisconnectMode,
+    DisconnectOrder,
+    DisconnectRequest,
+    DisconnectSummary,
+)
 from ._exceptions import (
     AmbiguousOrderError,
     APIError,
@@ -20,9 +27,12 @@ from ._exceptions import (
     IdempotencyConflictError,
     NeverCreatedError,
     NotFoundError,
+    NumberUnavailableError,
     OrderFailedError,
     OrderTimeoutError,
     RateLimitError,
+    ReservationError,
+    ReservationNotFoundError,
     ServerError,
     StoreUnavailableError,
     TransportError,
@@ -42,6 +52,7 @@ from ._models import (
     SearchResult,
     Subscription,
 )
+from ._number_models import NumberInfo, NumberStatus, Reservation
 from ._numbers import normalize_number
 from ._ordering import (
     OrderResult,
@@ -82,6 +93,11 @@ __all__ = [
     "CallbackReceiver",
     "ConflictError",
     "DecodeError",
+    "DisconnectDetails",
+    "DisconnectMode",
+    "DisconnectOrder",
+    "DisconnectRequest",
+    "DisconnectSummary",
     "ForbiddenError",
     "IdempotencyConflictError",
     "IntentState",
@@ -92,6 +108,9 @@ __all__ = [
     "Notification",
     "NotificationSink",
     "NumberDetail",
+    "NumberInfo",
+    "NumberStatus",
+    "NumberUnavailableError",
     "NumbersClient",
     "Order",
     "OrderClient",
@@ -111,6 +130,9 @@ __all__ = [
     "PollPolicy",
     "RateLimitError",
     "RateLimitStatus",
+    "Reservation",
+    "ReservationError",
+    "ReservationNotFoundError",
     "ResultSource",
     "RetryPolicy",
     "SQLiteStore",

@@ -77,7 +77,9 @@ class ApiBase:
                 store.share_rate_limits(self._gate)
         return self._gate
 
-    def _url(self, path: str) -> str:
+    def _url(self, path: str, *, in_account: bool = True) -> str:
+        if not in_account:  # /tns/{tn}: one of the few paths not under the account
+            return f"{self.base_url}{path}"
         return f"{self.base_url}/accounts/{quote(self.account_id, safe='')}{path}"
 
     async def _request(
@@ -89,11 +91,14 @@ class ApiBase:
         body: bytes | None = None,
         idempotent: bool = True,
         order_id: str | None = None,
+        in_account: bool = True,
     ) -> Response:
         """Send one API request with retries; return a 2xx response or raise.
 
-        Non-idempotent requests (*idempotent* false) are retried only when they provably did
-        not execute: refused before sending, or answered 429 or 401 (see :meth:`_send`).
+        *path* is below ``/accounts/{accountId}``, or with *in_account* false below the base
+        URL itself (``/tns/{tn}``). Non-idempotent requests (*idempotent* false) are retried
+        only when they provably did not execute: refused before sending, or answered 429 or
+        401 (see :meth:`_send`).
         """
         self._open_transport()
         label = f"{method} {path}"
@@ -101,7 +106,7 @@ class ApiBase:
             log.debug("%s request body: %s", label, _xml.redact(body))
 
         async def send() -> Response:
-            return await self._send(method, path, params, body)
+            return await self._send(method, path, params, body, in_account=in_account)
 
         def error_for(response: Response) -> APIError:
             return api_error(
@@ -128,7 +133,13 @@ class ApiBase:
         return response
 
     async def _send(
-        self, method: str, path: str, params: Mapping[str, str] | None, body: bytes | None
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        body: bytes | None,
+        *,
+        in_account: bool = True,
     ) -> Response:
         """One attempt, re-sent once with a new token when the API answers 401.
 
@@ -139,7 +150,8 @@ class ApiBase:
             authorization = await self._auth.authorization()
         except BWNumbersError as error:
             raise _retry.GiveUp(error) from None
-        response = await self._exchange(method, path, params, body, authorization)
+        url = self._url(path, in_account=in_account)
+        response = await self._exchange(method, path, url, params, body, authorization)
         if response.status != 401:
             return response
         try:
@@ -149,12 +161,13 @@ class ApiBase:
         if renewed is None:
             return response
         log.info("%s %s answered 401; re-sending it once with a new access token", method, path)
-        return await self._exchange(method, path, params, body, renewed)
+        return await self._exchange(method, path, url, params, body, renewed)
 
     async def _exchange(
         self,
         method: str,
         path: str,
+        url: str,
         params: Mapping[str, str] | None,
         body: bytes | None,
         authorization: str,
@@ -168,7 +181,7 @@ class ApiBase:
             headers["Content-Type"] = _XML
         request = Request(
             method=method,
-            url=self._url(path),
+            url=url,
             path=path,
             headers=headers,
             params=params,

@@ -2,9 +2,10 @@
 
 Its requests go through :meth:`~bwnumbers._api.ApiBase._request` (auth, headers, retries,
 error mapping) and a :class:`~bwnumbers._transport.Transport` (the HTTP exchange itself);
-its subscription and order methods live in :mod:`bwnumbers._subscriptions` and
-:mod:`bwnumbers._orders`, how it authenticates in :mod:`bwnumbers._auth`. This module keeps
-construction, lifecycle and search.
+its subscription, order, disconnect, reservation and inventory methods live in
+:mod:`bwnumbers._subscriptions`, :mod:`bwnumbers._orders`, :mod:`bwnumbers._disconnects`,
+:mod:`bwnumbers._reservations` and :mod:`bwnumbers._inventory`, how it authenticates in
+:mod:`bwnumbers._auth`. This module keeps construction, lifecycle and search.
 """
 
 from __future__ import annotations
@@ -21,14 +22,17 @@ import aiohttp
 from . import _auth, _env, _rate_sharing, _xml
 from ._api import ClientState
 from ._checks import check_id, check_seconds, check_secret_url
+from ._disconnects import DisconnectMethods
 from ._exceptions import (
     ValidationError,
 )
+from ._inventory import InventoryMethods
 from ._models import (
     SearchResult,
 )
 from ._orders import OrderMethods
 from ._ratelimit import RateLimitStatus
+from ._reservations import ReservationMethods
 from ._retry import RetryPolicy
 from ._search import Search, SearchCriteria
 from ._shared import shared
@@ -46,7 +50,9 @@ log = logging.getLogger("bwnumbers.client")
 DEFAULT_BASE_URL: Final = "https://api.bandwidth.com/api"
 
 
-class NumbersClient(OrderMethods, SubscriptionMethods):
+class NumbersClient(
+    OrderMethods, DisconnectMethods, SubscriptionMethods, ReservationMethods, InventoryMethods
+):
     """An asyncio client of Bandwidth's Phone Number ("Dashboard") API.
 
     Use it as an async context manager::

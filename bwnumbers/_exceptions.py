@@ -10,13 +10,17 @@ Every exception the SDK raises on purpose derives from :class:`BWNumbersError`::
     ├── DecodeError                            a body that is not the XML we expected
     ├── APIError                               Bandwidth answered with an error status
     │   ├── BadRequestError                    400: validation failed on Bandwidth's side
+    │   │   └── ReservationError               a reservation refused (5040-5047)
+    │   │       ├── NumberUnavailableError     5041: reserved elsewhere, in service or aging
+    │   │       └── ReservationNotFoundError   5042/5043: expired, released, another's (also
+    │   │                                      a NotFoundError)
     │   ├── AuthenticationError                401, or the token endpoint refused
     │   ├── ForbiddenError                     403
     │   ├── NotFoundError                      404
     │   ├── ConflictError                      409
     │   ├── RateLimitError                     429 (carries when to try again)
     │   └── ServerError                        5xx
-    ├── AmbiguousOrderError                    POST /orders may or may not have placed the order
+    ├── AmbiguousOrderError                    a POST may or may not have placed the order
     ├── OrderFailedError                       the order ended FAILED
     ├── OrderTimeoutError (also TimeoutError)  the caller's timeout ran out; the order lives on
     ├── NeverCreatedError                      a journaled order's POST never reached Bandwidth
@@ -50,9 +54,12 @@ __all__ = [
     "IdempotencyConflictError",
     "NeverCreatedError",
     "NotFoundError",
+    "NumberUnavailableError",
     "OrderFailedError",
     "OrderTimeoutError",
     "RateLimitError",
+    "ReservationError",
+    "ReservationNotFoundError",
     "ServerError",
     "StoreUnavailableError",
     "TransportError",
@@ -261,6 +268,35 @@ class NotFoundError(APIError):
     """HTTP 404: the account, order or subscription does not exist."""
 
 
+class ReservationError(BadRequestError):
+    """Bandwidth refused a reservation request (its codes 5040 to 5047).
+
+    Raised by ``reserve_number``, ``get_reservation`` and ``release_reservation``; the two
+    subclasses below are the refusals a program acts on. *code* and *description* are
+    Bandwidth's; the message adds what to do.
+
+    .. versionadded:: 0.4
+    """
+
+
+class NumberUnavailableError(ReservationError):
+    """5041: the number cannot be reserved: another account holds it, or it is in service or
+    aging. Pick another number.
+
+    .. versionadded:: 0.4
+    """
+
+
+class ReservationNotFoundError(ReservationError, NotFoundError):
+    """5042 or 5043 (or a 404): the reservation expired, was released or ordered, or belongs
+    to another account; 5040: Bandwidth does not know the number being reserved.
+
+    Also a :class:`NotFoundError`, whatever the HTTP status was.
+
+    .. versionadded:: 0.4
+    """
+
+
 class ConflictError(APIError):
     """HTTP 409: the resource already exists (a duplicate subscription, say)."""
 
@@ -286,12 +322,15 @@ class ServerError(APIError):
 
 
 class AmbiguousOrderError(BWNumbersError):
-    """``POST /orders`` failed in a way that does not say whether the order was placed.
+    """``POST /orders`` (or ``/disconnects``) failed in a way that does not say whether the
+    order (or disconnect) was placed.
 
     bwnumbers looked the order up by its *customer_order_id* and did not find it, so it did
     not adopt anything and did not place a second order. Look it up again later with
-    ``client.find_order(customer_order_id)`` before ordering again. The original failure
-    is chained as ``__cause__``.
+    ``client.find_order(customer_order_id)`` before ordering again. A disconnect is looked for
+    by its numbers (Bandwidth cannot list disconnects by customer order id): check with
+    ``client.find_disconnect(request, since=...)`` or ``client.list_disconnects()`` before
+    disconnecting again. The original failure is chained as ``__cause__``.
     """
 
     def __init__(self, message: str, *, customer_order_id: str) -> None:

@@ -185,6 +185,19 @@ def _to_numbers(value: object) -> tuple[str, ...] | None:
     return None if value is None else normalize_numbers(value)  # type: ignore[arg-type]
 
 
+def _to_reservation_ids(value: Iterable[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes):  # a str is iterable: "r-1" is not ("r", "-", "1")
+        raise ValidationError(
+            "reservation_ids= takes a list of reservation ids, not a single string."
+        )
+    ids = tuple(check_id("reservation_ids", v) for v in value)
+    if len(set(ids)) != len(ids):
+        raise ValidationError("reservation_ids= names a reservation more than once.")
+    return ids
+
+
 #: The *numbers=* of an order, in any accepted form; normalized to ten digits when built.
 OrderNumbers: TypeAlias = Sequence[str]
 #: *partial_allowed=* and *back_order_requested=*: always sent, ``None`` meaning ``False``.
@@ -197,6 +210,8 @@ class OrderRequest:
 
     Building one checks everything Bandwidth would reject for form: the name, the customer
     order id, the numbers (normalized to ten digits, no duplicates) and the search.
+    *reservation_ids* names the reservations of reserved *numbers* (sent as Bandwidth's
+    ``ReservationIdList``; the order consumes them); they are not paired with numbers.
     *partial_allowed* and *back_order_requested* default to ``False`` and are always sent,
     because Bandwidth's documents disagree on their defaults.
     """
@@ -213,6 +228,7 @@ class OrderRequest:
     peer_id: str | None = attrs.field(default=None, validator=attrs.validators.optional(_check_id))
     partial_allowed: bool = False
     back_order_requested: bool = False
+    reservation_ids: tuple[str, ...] = attrs.field(default=(), converter=_to_reservation_ids)
 
     @classmethod
     def build(
@@ -226,6 +242,7 @@ class OrderRequest:
         peer_id: str | None = None,
         partial_allowed: OrderFlag = None,
         back_order_requested: OrderFlag = None,
+        reservation_ids: Sequence[str] | None = None,
     ) -> OrderRequest:
         """An OrderRequest from keyword arguments where ``None`` means "the default"."""
         optional: dict[str, str] = {}
@@ -240,6 +257,7 @@ class OrderRequest:
             peer_id=peer_id,
             partial_allowed=False if partial_allowed is None else partial_allowed,
             back_order_requested=False if back_order_requested is None else back_order_requested,
+            reservation_ids=reservation_ids,
             **optional,
         )
 
@@ -248,6 +266,12 @@ class OrderRequest:
             raise ValidationError(
                 "Give either numbers=[...] to order specific numbers or search=Search(...) "
                 "to order by criteria, not both and not neither."
+            )
+        if self.reservation_ids and self.search is not None:
+            raise ValidationError(
+                "reservation_ids= applies to an order of specific numbers=[...]: a search "
+                "order picks its own numbers, which nobody reserved; order the reserved "
+                "numbers with numbers=."
             )
         if self.search is not None:
             if not isinstance(self.search, Search):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 
 from . import _ratelimit, _retry, _xml
 from ._exceptions import (
@@ -74,6 +74,7 @@ async def order_and_wait(
     peer_id: str | None = None,
     partial_allowed: OrderFlag = None,
     back_order_requested: OrderFlag = None,
+    reservation_ids: Sequence[str] | None = None,
     timeout: float | None = None,
     on_status: StatusHook | None = None,
     confirm: bool = True,
@@ -114,6 +115,8 @@ async def order_and_wait(
         site_id, numbers, search, name, customer_order_id, peer_id: as for
             :meth:`NumbersClient.create_order`; give *numbers* or *search*.
         partial_allowed, back_order_requested: sent explicitly; ``None`` means ``False``.
+        reservation_ids: the reservations of reserved *numbers*
+            (:meth:`NumbersClient.reserve_number`); journaled with the request.
         timeout: seconds to wait in total. The order is never cancelled by it: the POST is
             not interrupted, and :class:`OrderTimeoutError` carries the order id. It also
             bounds the wait for Bandwidth's rate limit before the POST: when it runs out
@@ -151,6 +154,7 @@ async def order_and_wait(
 
     .. versionadded:: 0.1
     .. versionchanged:: 0.2 *metadata*, *store*: the journal, and idempotent re-calls.
+    .. versionchanged:: 0.4 *reservation_ids*.
     """
     started = asyncio.get_running_loop().time()
     check_timeout(timeout)
@@ -163,6 +167,7 @@ async def order_and_wait(
         peer_id=peer_id,
         partial_allowed=partial_allowed,
         back_order_requested=back_order_requested,
+        reservation_ids=reservation_ids,
     )
     kept = check_metadata(metadata)
     digest = request_digest(request)

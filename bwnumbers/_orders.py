@@ -9,6 +9,7 @@ and adopted, never placed again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import attrs
 
@@ -53,6 +54,7 @@ class OrderMethods(ApiBase):
         peer_id: str | None = None,
         partial_allowed: OrderFlag = None,
         back_order_requested: OrderFlag = None,
+        reservation_ids: Sequence[str] | None = None,
     ) -> Order:
         """Order specific *numbers*, or numbers matching *search*: ``POST /orders``.
 
@@ -60,10 +62,12 @@ class OrderMethods(ApiBase):
         comes later, by notification or :meth:`get_order`. A *customer_order_id* (UUID4 when
         not given) correlates the order; if the POST fails in a way that leaves it unknown
         whether the order was placed, the order is looked up by that id and adopted rather
-        than placed twice.
+        than placed twice. Numbers reserved with :meth:`reserve_number` are ordered with
+        their *reservation_ids* (the order consumes the reservations).
 
         Raises:
-            ValidationError: bad arguments (before any request).
+            ValidationError: bad arguments (before any request), such as *reservation_ids*
+                with *search*.
             BadRequestError: Bandwidth refused the order (5016 invalid SiteId, ...).
             AmbiguousOrderError: the order may exist but could not be found.
         """
@@ -76,6 +80,7 @@ class OrderMethods(ApiBase):
             peer_id=peer_id,
             partial_allowed=partial_allowed,
             back_order_requested=back_order_requested,
+            reservation_ids=reservation_ids,
         )
         return await self.place_order(request)
 

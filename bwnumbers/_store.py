@@ -211,7 +211,7 @@ def request_fields(request: OrderRequest) -> dict[str, Any]:
         search=request.search,
         customer_order_id=request.customer_order_id,
     ).name
-    return {
+    fields: dict[str, Any] = {
         "site_id": request.site_id,
         "numbers": list(request.numbers) if request.numbers is not None else None,
         "search": _search_fields(request.search) if request.search is not None else None,
@@ -220,6 +220,11 @@ def request_fields(request: OrderRequest) -> dict[str, Any]:
         "partial_allowed": request.partial_allowed,
         "back_order_requested": request.back_order_requested,
     }
+    # Only when there are some: a request without them keeps the digest journals written
+    # before reservations existed have, so re-calls from then still match.
+    if request.reservation_ids:
+        fields["reservation_ids"] = list(request.reservation_ids)
+    return fields
 
 
 def _search_fields(search: Search) -> dict[str, Any]:
@@ -238,6 +243,7 @@ def request_from_fields(fields: Mapping[str, Any], customer_order_id: str = "") 
         peer_id=fields.get("peer_id"),
         partial_allowed=fields.get("partial_allowed"),
         back_order_requested=fields.get("back_order_requested"),
+        reservation_ids=fields.get("reservation_ids"),
     )
 
 
@@ -249,6 +255,8 @@ def request_digest(request: OrderRequest) -> str:
     fields = request_fields(request)
     if fields["numbers"] is not None:
         fields["numbers"] = sorted(fields["numbers"])
+    if "reservation_ids" in fields:  # unpaired with numbers, so a set too
+        fields["reservation_ids"] = sorted(fields["reservation_ids"])
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

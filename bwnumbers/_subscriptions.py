@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Final
 
 from . import _xml
@@ -26,7 +27,7 @@ DEFAULT_RENEW_WITHIN: Final = 86_400
 
 
 class SubscriptionMethods(ApiBase):
-    """Create, read, renew and delete ``orders`` subscriptions (mixed into NumbersClient)."""
+    """Create, read, renew and delete subscriptions, one per order type (for NumbersClient)."""
 
     _subscription_lock: asyncio.Lock
 
@@ -46,7 +47,7 @@ class SubscriptionMethods(ApiBase):
             url: where Bandwidth posts ``<Notification>`` callbacks (public, https advised).
             username, password: the Basic credentials Bandwidth will send (both or neither).
             expiry: lifetime in seconds (default: 100 years, as Bandwidth's guide suggests).
-            order_type: ``orders`` for new-number orders.
+            order_type: ``orders`` for new-number orders, ``disconnects`` for disconnects.
             order_id: limit the subscription to one order.
 
         Raises:
@@ -157,8 +158,9 @@ class SubscriptionMethods(ApiBase):
         password: str | None = None,
         expiry: int = DEFAULT_SUBSCRIPTION_EXPIRY,
         renew_within: int = DEFAULT_RENEW_WITHIN,
+        order_type: str = "orders",
     ) -> Subscription:
-        """Make sure exactly one live ``orders`` subscription sends notifications to *url*.
+        """Make sure exactly one live *order_type* subscription sends notifications to *url*.
 
         Creates one when there is none (a 409 from a concurrent creation is resolved by
         reusing the winner); calls in one process are serialized, so concurrent tasks create
@@ -170,41 +172,116 @@ class SubscriptionMethods(ApiBase):
         - without credentials, only when fewer than *renew_within* seconds remain; its
           credentials are otherwise left alone (a renewal cannot keep them, since the
           password is unknown: it logs a warning when it drops them).
+
+        *order_type* is ``orders`` (new numbers) by default; ``disconnects`` for disconnects.
+        :meth:`ensure_subscriptions` ensures several types at once.
+
+        .. versionchanged:: 0.3 *order_type*.
         """
         check_both_or_neither(
             "username", username, "password", password, purpose="for callback authentication"
         )
+        check_text("order_type", order_type)
         async with self._subscription_lock:
-            existing = await self._find_subscription(url)
-            if existing is None:
-                try:
-                    return await self.create_subscription(
-                        url, username=username, password=password, expiry=expiry
-                    )
-                except ConflictError:
-                    existing = await self._find_subscription(url)
-                    if existing is None:
-                        raise
-            stale = existing.expiry is not None and existing.expiry < renew_within
-            if password is None and not stale:
-                return existing
-            if password is None and existing.username is not None:
-                log.warning(
-                    "Renewing subscription %s for %s without callback credentials removes its "
-                    "username %s and password; pass username= and password= to keep them.",
-                    existing.id,
-                    url,
-                    existing.username,
-                )
-            log.info("Updating subscription %s for %s", existing.id, url)
-            return await self.update_subscription(
-                existing.id, url, username=username, password=password, expiry=expiry
+            return await self._ensure_one(
+                url, username, password, expiry, renew_within, order_type=order_type
             )
 
-    async def _find_subscription(self, url: str) -> Subscription | None:
-        for subscription in await self.list_subscriptions(order_type="orders"):
+    async def ensure_subscriptions(
+        self,
+        url: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        expiry: int = DEFAULT_SUBSCRIPTION_EXPIRY,
+        renew_within: int = DEFAULT_RENEW_WITHIN,
+        order_types: Sequence[str] = ("orders", "disconnects"),
+    ) -> tuple[Subscription, ...]:
+        """:meth:`ensure_subscription` for each of *order_types*, one subscription per type.
+
+        Bandwidth allows one order type per subscription, so one *url* receiving both order
+        and disconnect notifications needs two; the same create, reuse, renew and 409 rules
+        apply to each. Returns them in the order of *order_types*. The whole call holds the
+        lock :meth:`ensure_subscription` takes, so concurrent calls create none twice.
+
+        Raises:
+            ValidationError: *order_types* is empty, repeats a type or holds a non-string.
+
+        .. versionadded:: 0.3
+        """
+        check_both_or_neither(
+            "username", username, "password", password, purpose="for callback authentication"
+        )
+        if isinstance(order_types, str):
+            raise ValidationError(
+                "order_types= takes a sequence of order types, such as ('orders', 'disconnects')."
+            )
+        types = tuple(check_text("order_types", t) for t in order_types)
+        if not types:
+            raise ValidationError("order_types= is empty: give at least one order type.")
+        if len(set(types)) != len(types):
+            raise ValidationError(f"order_types={types!r} names an order type twice.")
+        async with self._subscription_lock:
+            return tuple(
+                [
+                    await self._ensure_one(
+                        url, username, password, expiry, renew_within, order_type=order_type
+                    )
+                    for order_type in types
+                ]
+            )
+
+    async def _ensure_one(
+        self,
+        url: str,
+        username: str | None,
+        password: str | None,
+        expiry: int,
+        renew_within: int,
+        *,
+        order_type: str,
+    ) -> Subscription:
+        """:meth:`ensure_subscription`'s work, under the caller's lock."""
+        existing = await self._find_subscription(url, order_type)
+        if existing is None:
+            try:
+                return await self.create_subscription(
+                    url,
+                    username=username,
+                    password=password,
+                    expiry=expiry,
+                    order_type=order_type,
+                )
+            except ConflictError:
+                existing = await self._find_subscription(url, order_type)
+                if existing is None:
+                    raise
+        stale = existing.expiry is not None and existing.expiry < renew_within
+        if password is None and not stale:
+            return existing
+        if password is None and existing.username is not None:
+            log.warning(
+                "Renewing %s subscription %s for %s without callback credentials removes its "
+                "username %s and password; pass username= and password= to keep them.",
+                order_type,
+                existing.id,
+                url,
+                existing.username,
+            )
+        log.info("Updating %s subscription %s for %s", order_type, existing.id, url)
+        return await self.update_subscription(
+            existing.id,
+            url,
+            username=username,
+            password=password,
+            expiry=expiry,
+            order_type=order_type,
+        )
+
+    async def _find_subscription(self, url: str, order_type: str) -> Subscription | None:
+        for subscription in await self.list_subscriptions(order_type=order_type):
             if (
-                subscription.order_type == "orders"
+                subscription.order_type == order_type
                 and subscription.order_id is None
                 and subscription.url == url
             ):

@@ -63,6 +63,7 @@ def test_the_constructor_validates_every_knob(knob: str) -> None:
 NONSENSE: list[tuple[str, Any, str]] = [
     ("fail_next_order", "explode", "one of '500', 'disconnect', 'truncate' or None"),
     ("fail_next_order", 500, "one of '500', 'disconnect', 'truncate' or None"),
+    ("fail_next_disconnect", "drop", "one of '500', 'disconnect', 'truncate' or None"),
     ("drop_callbacks", 5, "a probability from 0 (never) to 1 (always)"),
     ("drop_callbacks", -0.1, "a probability from 0 (never) to 1 (always)"),
     ("drop_callbacks", True, "a probability from 0 (never) to 1 (always)"),
@@ -101,6 +102,8 @@ SENSE: list[tuple[str, Any]] = [
     ("fail_next_order", "disconnect"),
     ("fail_next_order", "truncate"),
     ("fail_next_order", None),
+    ("fail_next_disconnect", "truncate"),
+    ("fail_next_disconnect", None),
     ("drop_callbacks", 0),
     ("drop_callbacks", 1),
     ("duplicate_callbacks", 0.5),

@@ -215,7 +215,8 @@ def test_unknown_groups_are_refused(
 
 
 def test_groups_come_from_method_and_route_template() -> None:
-    """Exactly POST/PUT orders, GET (and HEAD) availableNumbers are grouped; no other route is."""
+    """Exactly POST/PUT orders, GET (and HEAD) availableNumbers and POST disconnects are grouped;
+    no other route is."""
     emulator = BandwidthEmulator()
     root = "/api/accounts/{account_id}"
     grouped = {
@@ -228,12 +229,15 @@ def test_groups_come_from_method_and_route_template() -> None:
         ("PUT", f"{root}/orders/{{id}}"): "ORDER",
         ("GET", f"{root}/availableNumbers"): "SEARCH",
         ("HEAD", f"{root}/availableNumbers"): "SEARCH",
+        ("POST", f"{root}/disconnects"): "DISCONNECT",
     }
     for never in [
         ("GET", f"{root}/orders"),
         ("GET", f"{root}/orders/{{id}}"),
         ("GET", f"{root}/orders/{{id}}/history"),
         ("POST", f"{root}/subscriptions"),
+        ("GET", f"{root}/disconnects"),
+        ("GET", f"{root}/disconnects/{{id}}"),
         ("*", "/api/v1/oauth2/token"),
     ]:
         assert never in grouped

@@ -20,6 +20,7 @@ KEYWORDS = (
     "peer_id",
     "partial_allowed",
     "back_order_requested",
+    "reservation_ids",
 )
 
 

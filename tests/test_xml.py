@@ -394,7 +394,17 @@ def test_close_order_body() -> None:
 
 PACKAGE = Path(bwnumbers.__file__).parent
 # The codec's modules in dependency order: each may import only the ones before it.
-CODEC_LAYERS = ["_safe", "_tree", "_names", "_encode", "_decode", "_notification"]
+CODEC_LAYERS = [
+    "_safe",
+    "_tree",
+    "_names",
+    "_encode",
+    "_links",
+    "_decode",
+    "_notification",
+    "_lifecycle",
+    "_disconnects",
+]
 
 
 def _imported_modules(path: Path) -> set[str]:

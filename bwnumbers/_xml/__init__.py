@@ -14,7 +14,10 @@ Modules, each importing only those above it:
 - ``_names``: the search-and-order element names that encoding and decoding share;
 - ``_encode``: request bodies, and :func:`redact` for logging them;
 - ``_decode``: API responses and error bodies;
-- ``_notification``: :func:`parse_notification`, the receiver's hot path.
+- ``_notification``: :func:`parse_notification`, the receiver's hot path;
+- ``_links``: the ``page`` and ``size`` of a listing's next ``<Links>``, never its host;
+- ``_lifecycle``: reservations, in-service lists and ``/tns``;
+- ``_disconnects``: the disconnect documents.
 
 This package re-exports what the rest of bwnumbers uses; tests of the internals import the
 modules themselves.
@@ -31,10 +34,20 @@ from ._decode import (
     decode_search_result,
     decode_subscriptions,
 )
+from ._disconnects import (
+    decode_disconnect_details,
+    decode_disconnect_list,
+    decode_disconnect_response,
+    encode_disconnect,
+    is_bare_links,
+)
 from ._encode import encode_close_order, encode_order, encode_subscription, redact
 from ._notification import parse_notification
 
 __all__ = [
+    "decode_disconnect_details",
+    "decode_disconnect_list",
+    "decode_disconnect_response",
     "decode_error",
     "decode_order_details",
     "decode_order_history",
@@ -43,8 +56,10 @@ __all__ = [
     "decode_search_result",
     "decode_subscriptions",
     "encode_close_order",
+    "encode_disconnect",
     "encode_order",
     "encode_subscription",
+    "is_bare_links",
     "parse_notification",
     "redact",
 ]

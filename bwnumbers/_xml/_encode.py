@@ -91,9 +91,12 @@ def encode_order(request: OrderRequest) -> bytes:
         "Name": request.name,
     }
     if request.numbers is not None:
-        content["ExistingTelephoneNumberOrderType"] = {
+        existing: dict[str, Any] = {
             "TelephoneNumberList": {"TelephoneNumber": list(request.numbers)}
         }
+        if request.reservation_ids:
+            existing["ReservationIdList"] = {"ReservationId": list(request.reservation_ids)}
+        content["ExistingTelephoneNumberOrderType"] = existing
     elif request.search is not None:
         element, fields = _encode_search(request.search)
         content[element] = fields

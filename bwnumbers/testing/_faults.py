@@ -92,6 +92,10 @@ class Faults:
             ``POST /orders`` answer returns (with *callback_before_response*, only after it).
         fail_next_order: the next ``POST /orders`` commits the order, then answers ``"500"``,
             drops the connection (``"disconnect"``) or sends a truncated body (``"truncate"``).
+        fail_next_disconnect: the same for the next ``POST /disconnects``: the disconnect
+            order is committed (and processed), then the answer fails. ``drop_callbacks``,
+            ``duplicate_callbacks`` and ``callback_delay`` apply to disconnect notifications
+            too.
         rate_limit_next: answer the next N API requests with 429 (not executed), before and
             apart from the emulator's ``rate_limits``.
         rate_limit_reset: seconds until the ``rate_limit_next`` limit resets, sent as
@@ -109,6 +113,7 @@ class Faults:
 
     .. versionadded:: 0.2 *token_failure*, *rate_limit_header*.
     .. versionadded:: 0.2 *omit_customer_order_id*.
+    .. versionadded:: 0.2 *fail_next_disconnect*.
     .. versionchanged:: 0.2
        ``rate_limit_next`` sends epoch seconds by default, as Bandwidth does (it sent
        milliseconds); ``rate_limit_header="milliseconds"`` brings that back.
@@ -123,6 +128,9 @@ class Faults:
     callback_before_response: bool = attrs.field(default=False, validator=_SWITCH)
     omit_customer_order_id: bool = attrs.field(default=False, validator=_SWITCH)
     fail_next_order: OrderFailure | None = attrs.field(
+        default=None, validator=_one_of(*ORDER_FAILURES, None)
+    )
+    fail_next_disconnect: OrderFailure | None = attrs.field(
         default=None, validator=_one_of(*ORDER_FAILURES, None)
     )
     rate_limit_next: int = attrs.field(default=0, validator=_COUNT)

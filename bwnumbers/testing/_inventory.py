@@ -155,6 +155,18 @@ class Inventory:
             self._taken[number] = info
         return info
 
+    def put_back(self, number: str) -> bool:
+        """Return a taken *number* to stock (a reservation ended, aging ended); ``False`` if it
+        was not taken."""
+        info = self._taken.pop(number, None)
+        if info is not None:
+            self._numbers[number] = info
+        return info is not None
+
+    def known(self, number: str) -> NumberInfo | None:
+        """*number*'s details whether in stock or taken; ``None`` if this inventory never had it."""
+        return self._numbers.get(number) or self._taken.get(number)
+
     def taken(self) -> list[NumberInfo]:
         """The numbers ordered or taken so far and not put back."""
         return list(self._taken.values())

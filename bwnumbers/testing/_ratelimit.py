@@ -8,8 +8,9 @@ order requests per minute sustained, or a burst of 800 over 8 minutes". The grou
 ======================  ================================================================
 ``ORDER``               ``POST /orders``, ``PUT /orders/{id}``
 ``SEARCH``              ``GET /availableNumbers`` (and ``HEAD``, which runs the same search)
-``DISCONNECT``          ``POST /disconnects`` (the emulator has no such route yet)
+``DISCONNECT``          ``POST /disconnects``
 never limited           ``GET /orders/{id}``, ``GET /orders``, order history, subscriptions,
+                        reading disconnects, reservations, in-service numbers, ``/tns``,
                         the token endpoint
 ======================  ================================================================
 

@@ -17,6 +17,7 @@ from bwnumbers.testing._inventory import Inventory
 from . import _orders as orders
 from ._context import Context
 from ._delivery import Notifier
+from ._numbers import NumberStates
 
 __all__ = ["OrderBook", "now"]
 
@@ -32,9 +33,15 @@ class OrderBook:
     """Every order, by id, and the background steps that move them on."""
 
     def __init__(
-        self, context: Context, inventory: Inventory, dry_stock: DryStock, notifier: Notifier
+        self,
+        context: Context,
+        inventory: Inventory,
+        dry_stock: DryStock,
+        notifier: Notifier,
+        numbers: NumberStates,
     ) -> None:
         self._context = context
+        self._numbers = numbers
         self._inventory = inventory
         self._dry_stock = dry_stock
         self._notifier = notifier
@@ -70,7 +77,18 @@ class OrderBook:
 
         self._busy.add(order.id)
         try:
-            step = orders.process(order, self._inventory, now=now(), on_search=searched)
+            before = len(order.completed)
+            moment = now()
+            step = orders.process(
+                order, self._inventory, now=moment, on_search=searched, numbers=self._numbers
+            )
+            self._numbers.activate(
+                order.completed[before:],
+                order_id=order.id,
+                site_id=order.site_id,
+                ordered_at=order.created,
+                now=moment,
+            )
             log.info("Order %s is %s", order.id, order.status)
             if step.changed:
                 await self._notifier.notify(step.notices)

@@ -37,6 +37,8 @@ class Delivery:
     http_status: int | None
     authenticated: bool
     dropped: bool = False
+    order_type: str = "orders"
+    """``orders`` or ``disconnects``: the subscription type it went to."""
 
 
 def render(notice: Notice, subscription: Subscription, *, customer_order_id: bool) -> bytes:
@@ -48,7 +50,7 @@ def render(notice: Notice, subscription: Subscription, *, customer_order_id: boo
             wire.element("SubscriptionId", text=subscription.id),
             wire.element("Message", text=notice.message),
             wire.element("OrderId", text=notice.order_id),
-            wire.element("OrderType", text="orders"),
+            wire.element("OrderType", text=notice.order_type),
             wire.optional(
                 "CustomerOrderId", notice.customer_order_id if customer_order_id else None
             ),
@@ -76,7 +78,9 @@ class Notifier:
         now = asyncio.get_running_loop().time()
         sends: list[Coroutine[Any, Any, None]] = []
         for notice in notices:
-            for subscription in self._subscriptions.targets("orders", notice.order_id, now):
+            for subscription in self._subscriptions.targets(
+                notice.order_type, notice.order_id, now
+            ):
                 body = render(
                     notice, subscription, customer_order_id=not faults.omit_customer_order_id
                 )
@@ -125,8 +129,9 @@ class Notifier:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             subscription.status = f"Callback failed: {type(exc).__name__}"
         log.info(
-            "Notification %s for order %s to %s: %s",
+            "Notification %s for %s %s to %s: %s",
             notice.status,
+            notice.order_type,
             notice.order_id,
             subscription.url,
             subscription.status,
@@ -150,5 +155,6 @@ class Notifier:
                 http_status=http_status,
                 authenticated=authenticated,
                 dropped=dropped,
+                order_type=notice.order_type,
             )
         )

@@ -14,6 +14,7 @@ import base64
 import binascii
 import hmac
 import logging
+import urllib.parse
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -24,7 +25,16 @@ from bwnumbers.testing._tokens import TOKEN_PATH, TokenIssuer
 
 from ._context import Context
 
-__all__ = ["XML", "Guard", "Refusal", "location", "order_error", "read_xml", "xml_response"]
+__all__ = [
+    "XML",
+    "Guard",
+    "Refusal",
+    "links",
+    "location",
+    "order_error",
+    "read_xml",
+    "xml_response",
+]
 
 log = logging.getLogger("bwnumbers.emulator")
 
@@ -72,6 +82,22 @@ async def read_xml(request: web.Request, root: str, refusal: Callable[[str], Ref
 def location(request: web.Request, account_id: str, kind: str, item_id: str) -> str:
     """The ``Location`` of a created item, on the host and scheme the client used."""
     return f"{request.scheme}://{request.host}/api/accounts/{account_id}/{kind}/{item_id}"
+
+
+def links(request: web.Request, *, size: int, first: str, next_page: str | None) -> wire.Node:
+    """``<Links>`` with ``first`` (and ``next`` when there is one) as Bandwidth writes them:
+    ``Link=<url>;rel="next";``, XML-escaped, on this emulator's own URL, every filter of the
+    request kept and only ``page`` and ``size`` changed."""
+    filters = [(k, v) for k, v in request.query.items() if k not in ("page", "size")]
+
+    def link(page: str, rel: str) -> wire.Node:
+        query = urllib.parse.urlencode([*filters, ("page", page), ("size", str(size))])
+        url = f"{request.scheme}://{request.host}{request.path}?{query}"
+        return wire.element(rel, text=f'Link=<{url}>;rel="{rel}";')
+
+    return wire.element(
+        "Links", link(first, "first"), None if next_page is None else link(next_page, "next")
+    )
 
 
 class Guard:

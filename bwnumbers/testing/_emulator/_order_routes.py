@@ -41,6 +41,9 @@ def _order_node(order: orders.Order, *, with_id: bool) -> wire.Node:
         order_type = wire.element(
             order.order_type,
             wire.listing("TelephoneNumberList", "TelephoneNumber", order.numbers),
+            wire.listing("ReservationIdList", "ReservationId", order.reservation_ids)
+            if order.reservation_ids
+            else None,
         )
     else:
         order_type = wire.element(
@@ -113,6 +116,7 @@ class OrderRoutes:
                 raise order_error(400, code, f"The {element} value submitted is invalid.")
             flags[element] = value == "true"
         numbers: tuple[str, ...] = ()
+        reservation_ids: tuple[str, ...] = ()
         criteria: Criteria | None = None
         search_fields: dict[str, str] = {}
         types = [child.tag for child in node if child.tag in ORDER_TYPES]
@@ -125,6 +129,11 @@ class OrderRoutes:
             )
             if not numbers:
                 raise order_error(400, 5074, "Telephone number is required.")
+            # "If the numbers have previously been reserved, a reservation id must be
+            # included"; nothing pairs an id with a number, so they are kept as a set.
+            reservation_ids = tuple(
+                (n.text or "").strip() for n in existing.findall("ReservationIdList/ReservationId")
+            )
             if any(not _TN.fullmatch(n) for n in numbers):
                 raise order_error(400, 5070, "Telephone number is invalid.")
             if len(set(numbers)) != len(numbers):
@@ -167,6 +176,7 @@ class OrderRoutes:
             search_fields=search_fields,
             criteria=criteria,
             created=now(),
+            reservation_ids=reservation_ids,
         )
 
     async def _create(self, request: web.Request) -> web.StreamResponse:

@@ -7,7 +7,9 @@ https://dev.bandwidth.com/docs/numbers/guides/orderingNumbers/ , and the order e
 its API reference, https://dev.bandwidth.com/apis/numbers/ :
 
 - an order by numbers is COMPLETE, PARTIAL (``PartialAllowed``) or FAILED, with 5005 for each
-  number no longer in stock; without ``PartialAllowed`` one missing number fails them all;
+  number no longer in stock; without ``PartialAllowed`` one missing number fails them all; a
+  number reserved by another account, or by this one without its id in ``ReservationIdList``,
+  is such a number (5005 assumed: Bandwidth documents no code), see :mod:`._numbers`;
 - an order by criteria is COMPLETE, BACKORDERED (5520, when ``BackOrderRequested``), PARTIAL
   (5017) or FAILED (5018); a BACKORDERED order is tried again when numbers arrive, and closing
   it makes it PARTIAL or FAILED (5521).
@@ -22,6 +24,8 @@ import attrs
 
 from bwnumbers.testing._criteria import Criteria, available
 from bwnumbers.testing._inventory import Inventory
+
+from ._numbers import NumberStates
 
 __all__ = ["FINAL", "Notice", "Order", "SearchObserver", "Step", "close", "notice", "process"]
 
@@ -50,6 +54,7 @@ class Order:
     search_fields: dict[str, str]
     criteria: Criteria | None
     created: dt.datetime
+    reservation_ids: tuple[str, ...] = ()
     status: str = "RECEIVED"
     modified: dt.datetime | None = None
     completed_at: dt.datetime | None = None
@@ -78,6 +83,8 @@ class Notice:
     message: str
     numbers: tuple[str, ...]
     modified: dt.datetime | None
+    order_type: str = "orders"
+    """The subscriptions' ``OrderType`` it goes to, and the notification's."""
 
 
 @attrs.frozen(kw_only=True)
@@ -94,17 +101,20 @@ def process(
     *,
     now: dt.datetime,
     on_search: SearchObserver | None = None,
+    numbers: NumberStates | None = None,
 ) -> Step:
     """Allocate numbers to a RECEIVED or BACKORDERED *order* from *inventory*, at *now*.
 
     Numbers the order gets are taken out of *inventory*. A final order is left alone.
-    *on_search* hears how many numbers an order by criteria wanted and found.
+    *on_search* hears how many numbers an order by criteria wanted and found. With *numbers*
+    (the account's number states), an order by numbers also gets the numbers it reserved
+    (listing their reservation ids) and the ones it disconnected that are still aging.
     """
     if order.status in FINAL:
         return Step(changed=False)
     previous = order.status
     if order.criteria is None:
-        _fill_specific(order, inventory)
+        _fill_specific(order, inventory, numbers, now)
     else:
         _fill_search(order, order.criteria, inventory, on_search)
     order.modified = now
@@ -161,8 +171,15 @@ def notice(order: Order) -> Notice:
     )
 
 
-def _fill_specific(order: Order, inventory: Inventory) -> None:
-    missing = [n for n in order.numbers if n not in inventory]
+def _fill_specific(
+    order: Order, inventory: Inventory, states: NumberStates | None, now: dt.datetime
+) -> None:
+    def orderable(number: str) -> bool:
+        if states is None:
+            return number in inventory
+        return states.orderable(number, order.reservation_ids, now=now)
+
+    missing = [n for n in order.numbers if not orderable(n)]
     order.errors = [(5005, _UNAVAILABLE, n) for n in missing]
     if missing and not order.partial_allowed:
         order.status = "FAILED"
@@ -170,7 +187,10 @@ def _fill_specific(order: Order, inventory: Inventory) -> None:
         return
     for number in order.numbers:
         if number not in missing:
-            inventory.take(number)
+            if states is None:
+                inventory.take(number)
+            else:
+                states.claim(number, order.reservation_ids, now=now)
             order.completed.append(number)
     order.failed = missing
     order.status = "COMPLETE" if not missing else ("PARTIAL" if order.completed else "FAILED")

@@ -7,8 +7,9 @@ background and announced with ``<Notification>`` callbacks that follow Bandwidth
 challenge flow and, like Bandwidth, are never retried. Fault knobs (:class:`Faults`) make the
 failures that lose orders in production happen on demand.
 
-This module holds the emulator's lifecycle and its test controls; the routes live in
-``_search``, ``_subscriptions`` and ``_order_routes``, the order rules in ``_orders``.
+This module holds the emulator's lifecycle and its test controls; the routes live in the
+``_*_routes`` modules, ``_search`` and ``_subscriptions``, the rules in ``_orders``,
+``_disconnects`` and ``_numbers`` (what each number is: reserved, in service, aging).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 import random
 import secrets
 import ssl
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import aiohttp
 from aiohttp import web
@@ -33,9 +34,14 @@ from bwnumbers.testing._tokens import TOKEN_PATH, TokenIssuer
 
 from ._book import OrderBook
 from ._context import Context
+from ._controls import NumberControls
 from ._delivery import Delivery, Notifier
+from ._disconnect_routes import DisconnectRoutes
 from ._http import Guard
+from ._inventory_routes import InventoryRoutes
+from ._numbers import NumberStates
 from ._order_routes import OrderRoutes
+from ._reservation_routes import ReservationRoutes
 from ._search import SearchRoutes
 from ._subscriptions import SubscriptionRoutes
 
@@ -48,7 +54,7 @@ _OTHER_AUTH = frozenset({"access_token", "username", "password"})
 _LOOPBACK_FOR_ANY = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104
 
 
-class BandwidthEmulator(StartStop):
+class BandwidthEmulator(NumberControls, StartStop):
     """A local Bandwidth Dashboard API server on loopback.
 
     Use it as an async context manager::
@@ -62,7 +68,8 @@ class BandwidthEmulator(StartStop):
         seed: makes the inventory, ids and fault draws repeatable.
         account_id, username, password: the account's credentials (a random password by
             default).
-        order_delay: seconds an order stays RECEIVED before it is processed (default 0.05).
+        order_delay: seconds an order or a disconnect stays RECEIVED before it is processed
+            (default 0.05).
         ssl_context: serve HTTPS with this context (for testing certificate handling).
         client_id, client_secret: the OAuth 2.0 client credentials that
             ``POST /api/v1/oauth2/token`` accepts (HTTP Basic, ``grant_type=client_credentials``);
@@ -79,6 +86,11 @@ class BandwidthEmulator(StartStop):
         inventory_size: how many numbers the seed puts in each NPA-NXX block below (default
             20, at most 10,000); each toll-free NPA gets half as many, rounded up. Anything
             else raises :class:`bwnumbers.ValidationError`.
+        reservation_lifetime: seconds a ``tnreservation`` lasts (default 14400, Bandwidth's
+            "default time of 4 hours"); then its number is back in stock.
+        aging_period: seconds a disconnected number stays Aging (default 30 days, Bandwidth's
+            "typically 30 days"); meanwhile only this account can order it (by number), then
+            it is back in stock.
 
     The seeded inventory (the same for the same *seed* and *inventory_size*) holds
     *inventory_size* random numbers in each of 13 NPA-NXX blocks: 540-551 and 540-227
@@ -94,6 +106,13 @@ class BandwidthEmulator(StartStop):
     BACKORDERED or FAILED (5018) as it asked. When that happens because earlier orders took
     the matching numbers, the ``bwnumbers.emulator`` logger says so once with a WARNING,
     until numbers are added.
+
+    After the order, numbers live as on Bandwidth: reserved (``tnreservation``, refused to
+    other accounts; assumed: hidden from searches, and an order without the reservation id
+    fails that number with 5005), Inservice (``inserviceNumbers``, ``/tns/{tn}``),
+    disconnected in the background (``disconnects``, announced to ``disconnects``
+    subscriptions only), Aging (orderable again by this account only), then back in stock.
+    :meth:`number_status` says where a number is.
 
     Attributes:
         faults: the :class:`Faults` to inject.
@@ -124,6 +143,8 @@ class BandwidthEmulator(StartStop):
        Bearer authentication, :meth:`issue_token`, :meth:`revoke_tokens`, *rate_limits* and
        :attr:`rate_limit_counts`.
     .. versionadded:: 0.2 *inventory_size*, the WARNING when the inventory runs dry.
+    .. versionadded:: 0.2 *reservation_lifetime*, *aging_period*, :meth:`reserve_elsewhere`;
+       reservations, disconnects, in-service numbers and ``/tns/{tn}``.
     .. versionchanged:: 0.2 :attr:`faults` takes only a :class:`Faults` (else ValidationError).
     """
 
@@ -146,6 +167,8 @@ class BandwidthEmulator(StartStop):
         legacy_basic_auth: bool = True,
         rate_limits: Mapping[str, RateLimit] | None = None,
         inventory_size: int = DEFAULT_SIZE,
+        reservation_lifetime: float = 14400.0,
+        aging_period: float = 30 * 86400.0,
     ) -> None:
         self.host = host
         self._ssl_context = ssl_context
@@ -166,7 +189,16 @@ class BandwidthEmulator(StartStop):
         self._sites: dict[str, set[str]] = {site_id: {peer_id}}
         self._subscriptions = SubscriptionRoutes(self._context)
         self._notifier = Notifier(self._context, self._subscriptions)
-        self._book = OrderBook(self._context, self.inventory, dry_stock, self._notifier)
+        self._numbers = NumberStates(
+            self.inventory,
+            account_id=account_id,
+            reservation_lifetime=reservation_lifetime,
+            aging_period=aging_period,
+        )
+        self._book = OrderBook(
+            self._context, self.inventory, dry_stock, self._notifier, self._numbers
+        )
+        self._disconnects = DisconnectRoutes(self._context, self._numbers, self._notifier)
         self._dry_stock = dry_stock
         self._runner: web.AppRunner | None = None
         self._tokens = TokenIssuer(
@@ -377,37 +409,6 @@ class BandwidthEmulator(StartStop):
         """Create a site (sub-account) with SIP peers."""
         self._sites.setdefault(site_id, set()).update(peer_ids)
 
-    def add_numbers(self, numbers: Iterable[str], **location: str) -> list[str]:
-        """Put numbers in stock and give waiting backorders another chance."""
-        added = self.inventory.add(numbers, **location)
-        self._dry_stock.refilled()
-        self._book.retry_backorders()
-        return added
-
-    def take(self, number: str) -> bool:
-        """ "Another customer" orders *number* now; returns whether it was available."""
-        return self.inventory.take(number) is not None
-
-    def order_status(self, order_id: str) -> str:
-        """The current status of an order (for assertions)."""
-        return self._book.orders[order_id].status
-
-    def finished_at(self, order_id: str) -> float | None:
-        """When the order reached a final status (``time.time()`` seconds), else ``None``."""
-        completed = self._book.orders[order_id].completed_at
-        return completed.timestamp() if completed is not None else None
-
-    @property
-    def order_count(self) -> int:
-        """How many orders exist."""
-        return len(self._book.orders)
-
-    def orders_with_customer_order_id(self, customer_order_id: str) -> list[str]:
-        """Ids of the orders placed with *customer_order_id*."""
-        return [
-            o.id for o in self._book.orders.values() if o.customer_order_id == customer_order_id
-        ]
-
     # ------------------------------------------------------------------ HTTP app
 
     def _build_app(self) -> web.Application:
@@ -416,6 +417,10 @@ class BandwidthEmulator(StartStop):
         SearchRoutes(self.inventory, self._dry_stock).add_routes(app.router, prefix)
         self._subscriptions.add_routes(app.router, prefix)
         OrderRoutes(self._context, self._book, self._sites).add_routes(app.router, prefix)
+        ReservationRoutes(self._context, self._numbers).add_routes(app.router, prefix)
+        self._disconnects.add_routes(app.router, prefix)
+        routes = InventoryRoutes(self._context, self._numbers, self.inventory, self._book)
+        routes.add_routes(app.router, prefix)
         app.router.add_route("*", TOKEN_PATH, self._token)
         app.on_shutdown.append(self._tokens.release)
         return app
