@@ -188,6 +188,18 @@ def _emulator(commands: argparse._SubParsersAction[Parser]) -> Parser:
         help="numbers seeded in each NPA-NXX block (default 20, 1 to 10,000; toll-free NPAs "
         "get half)",
     )
+    emulator.add_argument(
+        "--reservation-lifetime",
+        type=_seconds,
+        metavar="SECONDS",
+        help="how long a number reservation holds (default 14400, Bandwidth's 4 hours)",
+    )
+    emulator.add_argument(
+        "--aging-period",
+        type=_seconds,
+        metavar="SECONDS",
+        help="how long a disconnected number ages before it is back in stock (default 30 days)",
+    )
     emulator.add_argument("--client-id", help="OAuth client id to accept (default emulator-client)")
     emulator.add_argument("--client-secret", help="OAuth client secret to accept (default: random)")
     emulator.add_argument(
