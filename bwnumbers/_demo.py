@@ -4,9 +4,9 @@ It runs every step of Bandwidth's guide "Search and order Phone Numbers with Cal
 (https://dev.bandwidth.com/docs/numbers/guides/searchingForNumbers: subscription, search,
 order, callback, fetch), then the recovery the guide recommends when a number was taken
 between search and order, and last the end of a number's life: it is released with
-``disconnect_and_wait`` and leaves the account's in-service list. The run is divided into numbered phases (:data:`PHASES`), five of
-them the guide's own steps under the guide's own names; each thing done is reported as a
-:class:`DemoStep`, and the command line prints them.
+``disconnect_and_wait`` and leaves the account's in-service list. The run is divided into
+numbered phases (:data:`PHASES`), five of them the guide's own steps under the guide's own
+names; each thing done is reported as a :class:`DemoStep`, and the command line prints them.
 """
 
 from __future__ import annotations

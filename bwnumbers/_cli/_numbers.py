@@ -86,8 +86,9 @@ async def reserve(args: argparse.Namespace) -> int:
 
         def line(row: dict[str, Any]) -> str:
             left = row["seconds_left"]
+            held = f"{left} s" if left is not None else "? s"
             until = f" until {row['expires_at']}" if row["expires_at"] else ""
-            return f"{row['reservation_id']} {row['number']} {left if left is not None else '?'} s{until}"
+            return f"{row['reservation_id']} {row['number']} {held}{until}"
 
         code = await _each(args, args.numbers, act, line)
     if args.emulator:
