@@ -250,7 +250,7 @@ async def _guide(
         await _recover(say, on_status, bandwidth, client, receiver, found.numbers[:2])
 
         say.next_phase()
-        await _release(say, on_status, client, receiver, result.completed_numbers[0])
+        await _release(say, client, receiver, result.completed_numbers[0])
 
         say.next_phase()
         say(
@@ -268,13 +268,18 @@ async def _in_service(client: NumbersClient) -> list[str]:
 
 
 async def _release(
-    say: _Reporter,
-    on_status: Callable[[StatusUpdate], None],
-    client: NumbersClient,
-    receiver: CallbackReceiver,
-    number: str,
+    say: _Reporter, client: NumbersClient, receiver: CallbackReceiver, number: str
 ) -> None:
     """The end of a number's life: disconnect it, and see it leave the in-service list."""
+
+    def on_status(update: StatusUpdate) -> None:
+        say(
+            "disconnect-status",
+            f"Disconnect {update.order_id} is {update.status} (from the {update.source})",
+            order_id=update.order_id,
+            status=str(update.status),
+        )
+
     before = await _in_service(client)
     say(
         "in-service",
