@@ -50,7 +50,7 @@ def test_demo_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert "learned by callback" in out
     assert "valid 3600 s" in out
     assert "11. Summary" in out
-    assert re.search(r"Disconnect \S+ is RECEIVED \(from the response\)", out)
+    assert re.search(r"Disconnect \S+ is RECEIVED\s+\(from the response\)", out)
     assert re.search(r"Disconnect \S+ is COMPLETE:\s+\d{10} is released", out)
 
 
