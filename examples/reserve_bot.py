@@ -116,6 +116,7 @@ async def main() -> str:
         result = await bot.choose("alice", offered, choice)
         number = result.completed_numbers[0]
         print(f"ordered {number} with reservation {offered[choice].id}")
+        print(f"gave back {len(offered) - 1} reservations")
         owned = [n async for n in client.list_in_service_numbers(area_code="919")]
         print(f"in service: {' '.join(owned)}")
         done = await bot.goodbye(number)
