@@ -2,10 +2,11 @@
 
 It runs every step of Bandwidth's guide "Search and order Phone Numbers with Callbacks"
 (https://dev.bandwidth.com/docs/numbers/guides/searchingForNumbers: subscription, search,
-order, callback, fetch) and then the recovery the guide recommends when a number was taken
-between search and order. The run is divided into numbered phases (:data:`PHASES`), five of
-them the guide's own steps under the guide's own names; each thing done is reported as a
-:class:`DemoStep`, and the command line prints them.
+order, callback, fetch), then the recovery the guide recommends when a number was taken
+between search and order, and last the end of a number's life: it is released with
+``disconnect_and_wait`` and leaves the account's in-service list. The run is divided into
+numbered phases (:data:`PHASES`), five of them the guide's own steps under the guide's own
+names; each thing done is reported as a :class:`DemoStep`, and the command line prints them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from aiohttp import web
 
 from . import _rate_sharing
 from ._client import NumbersClient
+from ._disconnecting import DisconnectResult, disconnect_and_wait
 from ._exceptions import OrderFailedError
 from ._ordering import OrderResult, ResultSource, StatusUpdate, order_and_wait
 from ._receiver import CallbackReceiver
@@ -51,7 +53,8 @@ PHASES: Final = (
     Phase(number=7, title="Receive HTTP Callback with order status", guide_step=4),
     Phase(number=8, title="Fetch information about order (optional)", guide_step=5),
     Phase(number=9, title="Recover when another customer takes a number"),
-    Phase(number=10, title="Summary"),
+    Phase(number=10, title="Release a number with disconnect_and_wait"),
+    Phase(number=11, title="Summary"),
 )
 
 
@@ -198,13 +201,15 @@ async def _guide(
             url=receiver.url,
         )
         say.next_phase()
-        subscription = await client.ensure_subscription(
+        orders, disconnects = await client.ensure_subscriptions(
             receiver.url, username=callback_user, password=callback_password
         )
         say(
             "subscription",
-            f"Subscription {subscription.id} sends 'orders' notifications to the receiver",
-            subscription_id=subscription.id,
+            f"Subscription {orders.id} sends 'orders' notifications to the receiver, and "
+            f"subscription {disconnects.id} its 'disconnects' ones (one order type each)",
+            subscription_id=orders.id,
+            disconnects_subscription_id=disconnects.id,
         )
 
         say.next_phase()
@@ -245,14 +250,64 @@ async def _guide(
         await _recover(say, on_status, bandwidth, client, receiver, found.numbers[:2])
 
         say.next_phase()
+        await _release(say, client, receiver, result.completed_numbers[0])
+
+        say.next_phase()
         say(
             "done",
-            "Done: two numbers ordered, one conflict recovered, no order lost or duplicated, "
-            f"{bandwidth.token_requests} token request for the whole run",
+            "Done: two numbers ordered, one conflict recovered, one number released, no order "
+            f"lost or duplicated, {bandwidth.token_requests} token request for the whole run",
             orders=bandwidth.order_count,
             waiting=len(receiver.waiters),
             token_requests=bandwidth.token_requests,
         )
+
+
+async def _in_service(client: NumbersClient) -> list[str]:
+    return [number async for number in client.list_in_service_numbers()]
+
+
+async def _release(
+    say: _Reporter, client: NumbersClient, receiver: CallbackReceiver, number: str
+) -> None:
+    """The end of a number's life: disconnect it, and see it leave the in-service list."""
+
+    def on_status(update: StatusUpdate) -> None:
+        say(
+            "disconnect-status",
+            f"Disconnect {update.order_id} is {update.status} (from the {update.source})",
+            order_id=update.order_id,
+            status=str(update.status),
+        )
+
+    before = await _in_service(client)
+    say(
+        "in-service",
+        f"GET /inserviceNumbers: {len(before)} numbers in service, {', '.join(before)}",
+        numbers=before,
+    )
+    done: DisconnectResult = await disconnect_and_wait(
+        client, receiver, numbers=[number], on_status=on_status
+    )
+    say(
+        "release-complete",
+        f"Disconnect {done.order_id} is {done.status}: {number} is released (learned by "
+        f"{done.source} after {done.elapsed * 1000:.0f} ms); it ages before anyone else can "
+        "order it",
+        order_id=done.order_id,
+        customer_order_id=done.customer_order_id,
+        status=str(done.status),
+        numbers=list(done.disconnected_numbers),
+        learned_by=str(done.source),
+        disconnect_ms=round(done.elapsed * 1000, 1),
+    )
+    after = await _in_service(client)
+    say(
+        "in-service-after",
+        f"GET /inserviceNumbers: {len(after)} number in service, {', '.join(after)}; "
+        f"{number} is gone",
+        numbers=after,
+    )
 
 
 async def _recover(

@@ -42,13 +42,16 @@ def test_demo_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["demo"]) == 0
     out = capsys.readouterr().out
     headings = re.findall(r"^(\d+)\. (.+?)(?: \(ordering guide step (\d)\))?$", out, re.MULTILINE)
-    assert [int(number) for number, _, _ in headings] == list(range(1, 11))
+    assert [int(number) for number, _, _ in headings] == list(range(1, 12))
     guide = {int(step): title for _, title, step in headings if step}
     assert guide == GUIDE_STEPS
     assert re.search(r"^    \[\s*\d+ ms\] ", out, re.MULTILINE)
     assert "FAILED with 5005" in out
     assert "learned by callback" in out
     assert "valid 3600 s" in out
+    assert "11. Summary" in out
+    assert re.search(r"Disconnect \S+ is RECEIVED\s+\(from the response\)", out)
+    assert re.search(r"Disconnect \S+ is COMPLETE:\s+\d{10} is released", out)
 
 
 @pytest.mark.parametrize("verbose", [[], ["--verbose"]])
@@ -81,6 +84,13 @@ def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
     guide = {r["guide_step"]: r["title"] for r in records if r["guide_step"]}
     assert guide == GUIDE_STEPS
     assert [r["phase"] for r in records] == sorted(r["phase"] for r in records)
+    # The number's whole life: two in service, one released, one left.
+    before, after = (r for r in records if r["step"].startswith("in-service"))
+    (released,) = [r for r in records if r["step"] == "release-complete"]
+    assert released["status"] == "COMPLETE"
+    assert released["numbers"] == [complete[0]["numbers"][0]]
+    assert sorted(before["numbers"]) == sorted(r["numbers"][0] for r in complete)
+    assert after["numbers"] == [complete[1]["numbers"][0]]
 
 
 def test_demo_help_says_json_lines(capsys: pytest.CaptureFixture[str]) -> None:

@@ -241,3 +241,41 @@ def test_inventory_size_out_of_range_is_a_usage_error(
     assert f"--inventory-size: {size} is not allowed" in err, err
     assert "inventory_size" not in err
     assert "10,000" in err
+
+
+async def test_reservation_lifetime_and_aging_period_reach_the_emulator() -> None:
+    """`--reservation-lifetime 3600` reaches the emulator: a reservation holds an hour (the
+    aging period goes the same way, and is accepted here)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bwnumbers", "emulator", "--reservation-lifetime", "3600",
+        "--aging-period", "7200", "--client-secret", "cli-secret-3",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    settings: dict[str, str] = {}
+    try:
+        async with asyncio.timeout(20):
+            while not (line := (await process.stdout.readline()).decode()).startswith("Serving"):
+                assert line, "the emulator exited before serving"
+                key, _, value = line.partition(":")
+                settings[key.strip()] = value.strip()
+        async with NumbersClient(
+            account_id=settings["account_id"],
+            client_id=settings["client_id"],
+            client_secret="cli-secret-3",
+            base_url=settings["base_url"],
+        ) as client:
+            held = await client.reserve_number("5402278098")
+        assert held.seconds_left is not None
+        assert 3500 < held.seconds_left <= 3600  # 14400 without the flag
+    finally:
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(20):
+            await process.communicate()
+    assert process.returncode == 0
+
+
+@pytest.mark.parametrize("flag", ["--reservation-lifetime", "--aging-period"])
+def test_lifecycle_periods_must_be_positive(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["emulator", flag, "0"]) == 6
+    assert flag in capsys.readouterr().err

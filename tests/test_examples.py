@@ -40,6 +40,25 @@ def test_example_script(script: str, expected: str) -> None:
     assert expected in done.stdout
 
 
+def test_reserve_bot_example() -> None:
+    """The bot skips the number another account holds, offers five, orders the chosen one with
+    its reservation, gives the other four back, and releases the number by callback."""
+    done = run("reserve_bot.py")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    skipped = re.search(r"^skipped (\d{10}): .*5041", out, re.MULTILINE)
+    assert skipped, out
+    offered = re.search(r"^offered ((?:\d{10} ?){5})$", out, re.MULTILINE)
+    assert offered, out
+    assert skipped[1] not in offered[1]
+    ordered = re.search(r"^ordered (\d{10}) with reservation \S+$", out, re.MULTILINE)
+    assert ordered, out
+    assert ordered[1] in offered[1].split()
+    assert "gave back 4 reservations" in out
+    assert f"in service: {ordered[1]}\n" in out
+    assert re.search(rf"^released {ordered[1]}: disconnect \S+ COMPLETE via callback$", out, re.M)
+
+
 def test_several_instances_example(redis_required: None) -> None:
     """Three instances behind the example's load balancer, on the redis-server it starts:
     every order is learned by callback, wherever the callback landed."""
@@ -68,6 +87,7 @@ def test_every_example_is_tested() -> None:
         "async_service.py",
         "bot_burst.py",
         "mount_in_aiohttp_app.py",
+        "reserve_bot.py",
         "other_framework.py",
         "restart_bot.py",
         "several_instances.py",

@@ -29,6 +29,8 @@ async def emulator(args: argparse.Namespace) -> int:
         "client_id": args.client_id,
         "client_secret": args.client_secret,
         "inventory_size": args.inventory_size,
+        "reservation_lifetime": args.reservation_lifetime,
+        "aging_period": args.aging_period,
     }
     limits = {
         group: limit

@@ -117,8 +117,10 @@ exit codes:
   0    success
   1    any other error (Bandwidth refused the request, could not be reached, ...)
   2    authentication: the credentials were refused (HTTP 401) or lack access (403)
-  3    not found: no such order (HTTP 404, or no order with that customer order id)
-  4    conflict: the resource already exists (HTTP 409), or the order ended FAILED
+  3    not found: no such order or reservation (HTTP 404, or no order with that
+       customer order id; a reservation that expired or was released)
+  4    conflict: the resource already exists (HTTP 409), the order or disconnect
+       ended FAILED, or a number is not available (reserved, in service, aging)
   5    timeout: --timeout ran out; the order was not cancelled and can still complete
   6    usage: a flag or argument is wrong or missing, or no command was given
   7    rate limited: Bandwidth's rate limit would not reset in time (HTTP 429)

@@ -36,6 +36,7 @@ FLAGS: Final[Mapping[str, str]] = {
     "partial_allowed": "--partial",
     "timeout": "--timeout",
     "customer_order_id": "--customer-order-id",
+    "reservation_ids": "--reservation-id",
 }
 
 #: Names that are also plain English ("an order name") are only translated as ``name=``;

@@ -34,6 +34,15 @@ def _command(name: str) -> Command:
         from ._order import order
 
         return order
+    if name in ("reserve", "unreserve", "release", "list"):
+        from ._numbers import list_numbers, release, reserve, unreserve
+
+        return {
+            "reserve": reserve,
+            "unreserve": unreserve,
+            "release": release,
+            "list": list_numbers,
+        }[name]
     from ._account import order_status, search
 
     return {"search": search, "order-status": order_status}[name]

@@ -83,6 +83,7 @@ async def order(args: argparse.Namespace) -> int:
         customer_order_id=str(uuid.uuid4()),
         peer_id=args.peer_id,
         partial_allowed=args.partial_allowed,
+        reservation_ids=args.reservation_ids,
     )
     tracker = _Tracker(args.command, request.customer_order_id, emulator=args.emulator)
     async with account(args) as (client, emulator):
@@ -137,6 +138,7 @@ async def _wait(
             customer_order_id=request.customer_order_id,
             peer_id=request.peer_id,
             partial_allowed=request.partial_allowed,
+            reservation_ids=request.reservation_ids,
             timeout=args.timeout,
             on_status=tracker.on_status,
         )

@@ -124,6 +124,10 @@ def build_parser() -> Parser:
         "search": _search(commands),
         "order": _order(commands),
         "order-status": _order_status(commands),
+        "reserve": _reserve(commands),
+        "unreserve": _unreserve(commands),
+        "release": _release(commands),
+        "list": _list(commands),
     }
     return parser
 
@@ -183,6 +187,18 @@ def _emulator(commands: argparse._SubParsersAction[Parser]) -> Parser:
         metavar="N",
         help="numbers seeded in each NPA-NXX block (default 20, 1 to 10,000; toll-free NPAs "
         "get half)",
+    )
+    emulator.add_argument(
+        "--reservation-lifetime",
+        type=_seconds,
+        metavar="SECONDS",
+        help="how long a number reservation holds (default 14400, Bandwidth's 4 hours)",
+    )
+    emulator.add_argument(
+        "--aging-period",
+        type=_seconds,
+        metavar="SECONDS",
+        help="how long a disconnected number ages before it is back in stock (default 30 days)",
     )
     emulator.add_argument("--client-id", help="OAuth client id to accept (default emulator-client)")
     emulator.add_argument("--client-secret", help="OAuth client secret to accept (default: random)")
@@ -267,6 +283,14 @@ def _order(commands: argparse._SubParsersAction[Parser]) -> Parser:
         "--partial", action="store_true", dest="partial_allowed", help="allow a partial order"
     )
     order.add_argument(
+        "--reservation-id",
+        action="append",
+        dest="reservation_ids",
+        metavar="ID",
+        help="the reservation of a number you reserved (`bwnumbers reserve`); repeat it for "
+        "each reserved number",
+    )
+    order.add_argument(
         "--wait", action="store_true", help="wait for the final status, showing progress"
     )
     order.add_argument(
@@ -293,9 +317,89 @@ def _order_status(commands: argparse._SubParsersAction[Parser]) -> Parser:
     return status
 
 
+def _json_flag(command: Parser) -> None:
+    command.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON array (always an array, even of one item or none)",
+    )
+
+
+def _reserve(commands: argparse._SubParsersAction[Parser]) -> Parser:
+    reserve = _account_command(
+        commands,
+        "reserve",
+        summary="reserve numbers while someone chooses",
+        description="Reserve available numbers (POST /tnreservation), so that no other\n"
+        "account can order them for about 4 hours. Prints one line per number:\n"
+        "RESERVATION_ID NUMBER SECONDS_LEFT s until EXPIRY. A number that cannot be\n"
+        "reserved is reported on stderr and the others are still reserved.",
+    )
+    _emulator_flag(reserve)
+    _json_flag(reserve)
+    reserve.add_argument("numbers", nargs="+", metavar="NUMBER", help="a number, e.g. 5402278098")
+    return reserve
+
+
+def _unreserve(commands: argparse._SubParsersAction[Parser]) -> Parser:
+    unreserve = _account_command(
+        commands,
+        "unreserve",
+        summary="give reserved numbers back",
+        description="Release reservations (DELETE /tnreservation/ID) by the ids that\n"
+        "`bwnumbers reserve` printed.",
+    )
+    unreserve.add_argument("--emulator", action="store_true", help=argparse.SUPPRESS)
+    _json_flag(unreserve)
+    unreserve.add_argument(
+        "reservation_ids", nargs="+", metavar="RESERVATION_ID", help="a reservation id"
+    )
+    return unreserve
+
+
+def _release(commands: argparse._SubParsersAction[Parser]) -> Parser:
+    release = _account_command(
+        commands,
+        "release",
+        summary="disconnect numbers from the account",
+        description="Release (disconnect) numbers of the account (POST /disconnects), as\n"
+        "Bandwidth's `band number release` does. The customer order id is printed on\n"
+        "stderr before the disconnect is sent. A released number ages (typically 30\n"
+        "days) before anyone else can order it.",
+    )
+    release.add_argument("--emulator", action="store_true", help=argparse.SUPPRESS)
+    _json_flag(release)
+    release.add_argument(
+        "numbers", nargs="+", metavar="NUMBER", help="a number to release, e.g. 5402278098"
+    )
+    release.add_argument(
+        "--wait", action="store_true", help="wait for the final status, showing progress"
+    )
+    release.add_argument(
+        "--timeout", type=_seconds, metavar="SECONDS", help="seconds to wait (with --wait only)"
+    )
+    return release
+
+
+def _list(commands: argparse._SubParsersAction[Parser]) -> Parser:
+    listing = _account_command(
+        commands,
+        "list",
+        summary="list the account's in-service numbers",
+        description="List the numbers in service on the account (GET /inserviceNumbers),\n"
+        "every page of them, one per line.",
+    )
+    listing.add_argument("--emulator", action="store_true", help=argparse.SUPPRESS)
+    _json_flag(listing)
+    for flag, name, text in SEARCH_OPTIONS:
+        if name in ("area_code", "npa_nxx", "lata", "state", "rate_center"):
+            listing.add_argument(flag, dest=name, help=text)
+    return listing
+
+
 def check(parser: Parser, args: argparse.Namespace) -> None:
     """Refuse flag combinations argparse cannot express; exits like argparse does."""
-    if args.command == "order" and args.timeout is not None and not args.wait:
-        parser.commands["order"].error(
+    if args.command in ("order", "release") and args.timeout is not None and not args.wait:
+        parser.commands[args.command].error(
             "--timeout only applies with --wait: add --wait, or leave --timeout out"
         )
