@@ -107,8 +107,10 @@ async def test_no_command_prints_help() -> None:
     _, err = await process.communicate()
     assert process.returncode == 6
     assert b"emulator" in err
-    assert err.rstrip().endswith(b"no command given; choose one of demo, emulator, search, "
-                                 b"order, order-status")  # fmt: skip
+    assert err.rstrip().endswith(
+        b"no command given; choose one of demo, emulator, search, order, order-status, "
+        b"reserve, unreserve, release, list"
+    )
 
 
 async def test_a_busy_port_is_one_line_and_leaks_nothing() -> None:
