@@ -37,8 +37,10 @@ __all__ = [
     "WaiterRegistry",
     "WaiterSource",
     "Waiters",
+    "journal_key",
     "notification_keys",
     "notification_kind",
+    "split_journal_key",
 ]
 
 #: The order type of new-number orders, the first half of their waiters' keys.
@@ -94,6 +96,21 @@ def notification_keys(notification: Notification) -> tuple[OrderKey, ...]:
     return tuple(
         (kind, key) for key in (notification.order_id, notification.customer_order_id) if key
     )
+
+
+def journal_key(kind: str, customer_order_id: str) -> str:
+    """The key a store keeps an intent under: the customer order id for an order (as before
+    disconnects existed, so journals written then read the same), ``"<kind>:<id>"`` for
+    another kind. An order and a disconnect may share a customer order id; no customer order
+    id contains a colon (Bandwidth allows letters, digits, dashes and spaces), so the two
+    never meet."""
+    return customer_order_id if kind == ORDERS else f"{kind}:{customer_order_id}"
+
+
+def split_journal_key(key: str) -> tuple[str, str]:
+    """``(kind, customer order id)`` of a :func:`journal_key`."""
+    kind, colon, customer_order_id = key.partition(":")
+    return (kind, customer_order_id) if colon else (ORDERS, key)
 
 
 class Waiter(Protocol):

@@ -28,7 +28,7 @@ import attrs
 
 from ._exceptions import StoreUnavailableError, ValidationError
 from ._models import OrderError, OrderRequest, OrderStatus
-from ._seam import ORDERS
+from ._seam import ORDERS, journal_key, split_journal_key
 from ._search import Search
 
 __all__ = [
@@ -213,24 +213,6 @@ class OrderStore(Protocol):
 
     async def aclose(self) -> None:
         """Release the store; further calls raise :class:`~bwnumbers.StoreUnavailableError`."""
-
-
-# ---------------------------------------------------------------------- keys
-
-
-def journal_key(kind: str, customer_order_id: str) -> str:
-    """The key a store keeps an intent under: the customer order id for an order (as before
-    disconnects existed, so journals written then read the same), ``"<kind>:<id>"`` for
-    another kind. An order and a disconnect may share a customer order id; no customer order
-    id contains a colon (Bandwidth allows letters, digits, dashes and spaces), so the two
-    never meet."""
-    return customer_order_id if kind == ORDERS else f"{kind}:{customer_order_id}"
-
-
-def split_journal_key(key: str) -> tuple[str, str]:
-    """``(kind, customer order id)`` of a :func:`journal_key`."""
-    kind, colon, customer_order_id = key.partition(":")
-    return (kind, customer_order_id) if colon else (ORDERS, key)
 
 
 # ---------------------------------------------------------------------- requests
