@@ -33,6 +33,7 @@ BAD_VALUES = {
     "partial_allowed": [],  # a flag without a value
     "timeout": [],  # checked by argparse (see test_timeout_is_checked_before_anything)
     "customer_order_id": ["order-status", "--customer-order-id", "a/b"],
+    "reservation_ids": ["order", "--emulator", *SITE, "--reservation-id", "a/b", "5402278098"],
 }
 
 
