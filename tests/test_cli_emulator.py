@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shlex
 import signal
 import socket
 import sys
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -204,11 +206,12 @@ async def test_commands_say_when_they_wait_for_the_rate_limit() -> None:
     assert re.search(r"ORDER: .* wait until \d\d:\d\d:\d\d UTC", waits[0])
 
 
-async def test_inventory_size_sets_numbers_per_block() -> None:
-    """`--inventory-size 1` seeds one number in each NPA-NXX block."""
+@contextlib.asynccontextmanager
+async def _serving(*flags: str, secret: str) -> AsyncIterator[NumbersClient]:
+    """`bwnumbers emulator FLAGS` as a process, and a client of the account it prints; the
+    process is stopped with Ctrl-C (SIGINT) and must exit 0."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bwnumbers", "emulator", "--inventory-size", "1",
-        "--client-secret", "cli-secret-2",
+        sys.executable, "-m", "bwnumbers", "emulator", *flags, "--client-secret", secret,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert process.stdout is not None
@@ -222,16 +225,22 @@ async def test_inventory_size_sets_numbers_per_block() -> None:
         async with NumbersClient(
             account_id=settings["account_id"],
             client_id=settings["client_id"],
-            client_secret="cli-secret-2",
+            client_secret=secret,
             base_url=settings["base_url"],
         ) as client:
-            found = await client.search_available_numbers(npa_nxx="919439", quantity=5, lca=False)
-        assert len(found.numbers) == 1  # 20 without the flag
+            yield client
     finally:
         process.send_signal(signal.SIGINT)
         async with asyncio.timeout(20):
             await process.communicate()
     assert process.returncode == 0
+
+
+async def test_inventory_size_sets_numbers_per_block() -> None:
+    """`--inventory-size 1` seeds one number in each NPA-NXX block."""
+    async with _serving("--inventory-size", "1", secret="cli-secret-2") as client:
+        found = await client.search_available_numbers(npa_nxx="919439", quantity=5, lca=False)
+    assert len(found.numbers) == 1  # 20 without the flag
 
 
 @pytest.mark.parametrize("size", ["0", "10001", "many"])
@@ -248,33 +257,11 @@ def test_inventory_size_out_of_range_is_a_usage_error(
 async def test_reservation_lifetime_and_aging_period_reach_the_emulator() -> None:
     """`--reservation-lifetime 3600` reaches the emulator: a reservation holds an hour (the
     aging period goes the same way, and is accepted here)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bwnumbers", "emulator", "--reservation-lifetime", "3600",
-        "--aging-period", "7200", "--client-secret", "cli-secret-3",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert process.stdout is not None
-    settings: dict[str, str] = {}
-    try:
-        async with asyncio.timeout(20):
-            while not (line := (await process.stdout.readline()).decode()).startswith("Serving"):
-                assert line, "the emulator exited before serving"
-                key, _, value = line.partition(":")
-                settings[key.strip()] = value.strip()
-        async with NumbersClient(
-            account_id=settings["account_id"],
-            client_id=settings["client_id"],
-            client_secret="cli-secret-3",
-            base_url=settings["base_url"],
-        ) as client:
-            held = await client.reserve_number("5402278098")
-        assert held.seconds_left is not None
-        assert 3500 < held.seconds_left <= 3600  # 14400 without the flag
-    finally:
-        process.send_signal(signal.SIGINT)
-        async with asyncio.timeout(20):
-            await process.communicate()
-    assert process.returncode == 0
+    flags = ("--reservation-lifetime", "3600", "--aging-period", "7200")
+    async with _serving(*flags, secret="cli-secret-3") as client:
+        held = await client.reserve_number("5402278098")
+    assert held.seconds_left is not None
+    assert 3500 < held.seconds_left <= 3600  # 14400 without the flag
 
 
 @pytest.mark.parametrize("flag", ["--reservation-lifetime", "--aging-period"])
