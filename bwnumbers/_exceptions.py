@@ -278,7 +278,7 @@ class ReservationError(BadRequestError):
     subclasses below are the refusals a program acts on. *code* and *description* are
     Bandwidth's; the message adds what to do.
 
-    .. versionadded:: 0.4
+    .. versionadded:: 0.3
     """
 
 
@@ -286,7 +286,7 @@ class NumberUnavailableError(ReservationError):
     """5041: the number cannot be reserved: another account holds it, or it is in service or
     aging. Pick another number.
 
-    .. versionadded:: 0.4
+    .. versionadded:: 0.3
     """
 
 
@@ -296,7 +296,7 @@ class ReservationNotFoundError(ReservationError, NotFoundError):
 
     Also a :class:`NotFoundError`, whatever the HTTP status was.
 
-    .. versionadded:: 0.4
+    .. versionadded:: 0.3
     """
 
 

@@ -126,7 +126,7 @@ class InventoryMethods(ApiBase):
             DecodeError: Bandwidth's paging sent a page seen before (iteration stops rather
                 than loop forever), or a page is not the expected XML.
 
-        .. versionadded:: 0.4
+        .. versionadded:: 0.3
         """
         query = in_service_query(
             area_code=area_code,
@@ -173,7 +173,7 @@ class InventoryMethods(ApiBase):
             NotFoundError, BadRequestError: Bandwidth does not know the number, or it is not
                 on your accounts.
 
-        .. versionadded:: 0.4
+        .. versionadded:: 0.3
         """
         tn = normalize_number(number)
         response = await self._request("GET", f"/tns/{tn}", in_account=False)
@@ -182,7 +182,7 @@ class InventoryMethods(ApiBase):
     async def get_order_numbers(self, order_id: str) -> tuple[str, ...]:
         """The numbers of an order: ``GET /orders/{id}/tns`` (unpaged).
 
-        .. versionadded:: 0.4
+        .. versionadded:: 0.3
         """
         path = f"/orders/{id_segment('order_id', order_id)}/tns"
         response = await self._request("GET", path, order_id=order_id)

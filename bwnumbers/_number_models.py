@@ -29,7 +29,7 @@ class Reservation:
             *seconds_left*; ``None`` with it.
         account_id: the account holding it, when Bandwidth said.
 
-    .. versionadded:: 0.4
+    .. versionadded:: 0.3
     """
 
     id: str
@@ -81,7 +81,7 @@ class NumberInfo:
     Dates are UTC; *last_modified* is read from Bandwidth's non-ISO ``2014-03-25 12:55:11.0``
     too (taken as UTC).
 
-    .. versionadded:: 0.4
+    .. versionadded:: 0.3
     """
 
     number: str

@@ -126,7 +126,7 @@ async def order_and_wait(
 
     .. versionadded:: 0.1
     .. versionchanged:: 0.2 *metadata*, *store*: the journal, and idempotent re-calls.
-    .. versionchanged:: 0.4 *reservation_ids*.
+    .. versionchanged:: 0.3 *reservation_ids*.
     """
     started = asyncio.get_running_loop().time()
     check_timeout(timeout)

@@ -85,7 +85,7 @@ class ReservationMethods(ApiBase):
                 the number was reserved; it was not sent again (the message says so).
             DecodeError: the number was reserved but the answer named no reservation id.
 
-        .. versionadded:: 0.4
+        .. versionadded:: 0.3
         """
         tn = normalize_number(number)
         body = _lifecycle.encode_reservation(tn)
@@ -137,7 +137,7 @@ class ReservationMethods(ApiBase):
                 another account (5042, 5043).
             ReservationError: another refusal.
 
-        .. versionadded:: 0.4
+        .. versionadded:: 0.3
         """
         path = f"{_PATH}/{id_segment('reservation_id', reservation_id)}"
         response = await self._request("GET", path)
@@ -160,7 +160,7 @@ class ReservationMethods(ApiBase):
                 for you.
             ReservationError: Bandwidth could not release it (5047).
 
-        .. versionadded:: 0.4
+        .. versionadded:: 0.3
         """
         path = f"{_PATH}/{id_segment('reservation_id', reservation_id)}"
         await self._request("DELETE", path)  # the SPEC's body or none: nothing to read
