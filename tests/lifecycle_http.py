@@ -7,6 +7,7 @@ well-formed document, so a malformed answer fails the test that reads it.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -55,15 +56,16 @@ class Api:
         self.emulator = emulator
         self.account = f"{emulator.base_url}/accounts/{emulator.account_id}"
         self.session = session
-        self.auth = aiohttp.BasicAuth(emulator.username, emulator.password)
+        # Built by hand: aiohttp 3.14 deprecates BasicAuth and auth=, and this is a helper
+        # module, not a test module the pyproject's warning filter exempts.
+        pair = f"{emulator.username}:{emulator.password}".encode()
+        self.authorization = {"Authorization": f"Basic {base64.b64encode(pair).decode()}"}
 
     async def call(self, method: str, path: str, body: str | None = None, **kw: Any) -> Answer:
         """*path* is below the account (``/orders``) unless it starts with ``/tns``."""
         url = (self.emulator.base_url if path.startswith("/tns") else self.account) + path
-        headers = XML if body is not None else None
-        async with self.session.request(
-            method, url, data=body, auth=self.auth, headers=headers, **kw
-        ) as response:
+        headers = {**self.authorization, **(XML if body is not None else {})}
+        async with self.session.request(method, url, data=body, headers=headers, **kw) as response:
             data = await response.read()
             root, node = parse_document(data, None) if data.strip() else (None, {})
             return Answer(response.status, dict(response.headers), root, node, data)

@@ -44,8 +44,7 @@ async def test_the_sdks_requests_get_the_answers_it_parses() -> None:
                 call["method"],
                 url,
                 data=call["body"],
-                auth=api.auth,
-                headers={"content-type": call["content_type"]},
+                headers={**api.authorization, "content-type": call["content_type"]},
             ) as response:
                 body = await response.read()
                 status, location = response.status, response.headers.get("Location")

@@ -189,7 +189,7 @@ async def test_fail_next_disconnect_commits_exactly_one(api: Api, failure: Any) 
     url = f"{api.account}/disconnects"
     try:
         async with api.session.post(
-            url, data=disconnect(OWNED[:1]), auth=api.auth, headers=XML
+            url, data=disconnect(OWNED[:1]), headers={**api.authorization, **XML}
         ) as response:
             status, body = response.status, await response.read()
     except aiohttp.ClientError:
