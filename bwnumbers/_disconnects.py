@@ -39,6 +39,7 @@ from ._exceptions import (
     ValidationError,
 )
 from ._models import OrderStatus
+from ._paging import date_param, every_row
 from ._xml._links import PageCursor
 
 __all__ = ["CLOCK_SKEW_MARGIN", "DisconnectMethods"]
@@ -52,16 +53,6 @@ CLOCK_SKEW_MARGIN: Final = dt.timedelta(minutes=5)
 MAX_PAGE_SIZE: Final = 5000
 #: The rows :meth:`DisconnectMethods.find_disconnect` reads at most, by default.
 DEFAULT_FIND_LIMIT: Final = 50
-
-
-def _date_text(name: str, value: dt.date | str | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, dt.date):  # a datetime is a date too: its UTC day
-        if isinstance(value, dt.datetime) and value.tzinfo is not None:
-            value = value.astimezone(dt.UTC)
-        return value.strftime("%Y-%m-%d")
-    raise ValidationError(f"{name}= takes a datetime.date or a 'YYYY-MM-DD' string.")
 
 
 def _same_numbers(numbers: Sequence[str], request: DisconnectRequest) -> bool:
@@ -227,26 +218,21 @@ class DisconnectMethods(ApiBase):
         filters: dict[str, str] = {}
         for key, value in (
             ("status", str(status).lower() if status is not None else None),
-            ("startdate", _date_text("start_date", start_date)),
-            ("enddate", _date_text("end_date", end_date)),
+            ("startdate", date_param("start_date", start_date)),
+            ("enddate", date_param("end_date", end_date)),
         ):
             if value is not None:
                 filters[key] = value
-        params = {**filters, "size": str(page_size)}
-        seen: set[str] = set()
-        while True:
-            rows, cursor = await self._disconnect_page(params)
-            for row in rows:
+        rows = every_row(
+            self._disconnect_page,
+            filters,
+            page_size=page_size,
+            listing="Bandwidth's disconnect list",
+            first_page=None,  # Bandwidth's default page, "1"
+        )
+        async with contextlib.aclosing(rows):
+            async for row in rows:
                 yield row
-            if cursor is None:
-                return
-            if cursor.page in seen:
-                raise DecodeError(
-                    f"Bandwidth's disconnect list points back to page {cursor.page}, already "
-                    "read; stopping rather than reading it forever."
-                )
-            seen.add(cursor.page)
-            params = {**filters, "page": cursor.page, "size": cursor.size or str(page_size)}
 
     async def _disconnect_page(
         self, params: dict[str, str]

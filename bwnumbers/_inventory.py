@@ -9,17 +9,20 @@ outside ``/accounts/{accountId}`` (§3.2).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Final
 
 from ._api import ApiBase
 from ._checks import check_whole, id_segment
-from ._exceptions import DecodeError, NotFoundError, ValidationError
+from ._exceptions import NotFoundError, ValidationError
 from ._number_models import NumberInfo, NumberStatus
 from ._numbers import normalize_number
+from ._paging import date_param, every_row
 from ._search import _FORMATS as SEARCH_FORMATS
 from ._xml import _lifecycle
+from ._xml._links import PageCursor
 
 __all__ = ["InventoryMethods", "NumberInfo", "NumberStatus"]
 
@@ -35,18 +38,6 @@ _FILTERS: Final = {
     "state": "state",
     "rate_center": "ratecenter",
 }
-
-
-def _date(name: str, value: dt.date | str | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.date):
-        # assumed: yyyy-mm-dd, as Bandwidth's other list endpoints take (the SPEC's example
-        # for this one reads yy-mm-dd, which it also parses as a date); a string goes as is.
-        return value.strftime("%Y-%m-%d")
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"{name}= takes a datetime.date or a date string like '2024-01-31'.")
-    return value.strip()
 
 
 def in_service_query(
@@ -88,7 +79,9 @@ def in_service_query(
         ("start_date", "startdate", start_date),
         ("end_date", "enddate", end_date),
     ):
-        text = _date(name, date)
+        # assumed: yyyy-mm-dd, as Bandwidth's other list endpoints take (the SPEC's example
+        # for this one reads yy-mm-dd, which it also parses as a date); a string goes as is.
+        text = date_param(name, date)
         if text is not None:
             query[param] = text
     return query
@@ -138,32 +131,28 @@ class InventoryMethods(ApiBase):
             end_date=end_date,
         )
         check_whole("page_size", page_size, minimum=1)
-        page, size = "1", str(page_size)
-        seen = {page}
-        while True:
-            try:
-                response = await self._request(
-                    "GET", "/inserviceNumbers", params={**query, "page": page, "size": size}
-                )
-            except NotFoundError as error:
-                if _lifecycle.is_links_only(error.body):
-                    return  # "nothing here", as the SPEC's list endpoints answer it
-                raise
-            if response.status == 204 or not response.body.strip():
-                return
-            numbers, cursor = _lifecycle.decode_number_page(response.body)
-            for number in numbers:
+        rows = every_row(
+            self._number_page,
+            query,
+            page_size=page_size,
+            listing="Bandwidth's in-service list",
+        )
+        async with contextlib.aclosing(rows):
+            async for number in rows:
                 yield number
-            if cursor is None:
-                return
-            if cursor.page in seen:
-                raise DecodeError(
-                    f"Bandwidth's in-service list pointed back to page {cursor.page!r}, "
-                    "which was read already; the listing stopped there instead of looping.",
-                    body=response.body[:512],
-                )
-            seen.add(cursor.page)
-            page, size = cursor.page, cursor.size or size
+
+    async def _number_page(
+        self, params: dict[str, str]
+    ) -> tuple[tuple[str, ...], PageCursor | None]:
+        try:
+            response = await self._request("GET", "/inserviceNumbers", params=params)
+        except NotFoundError as error:
+            if _lifecycle.is_links_only(error.body):
+                return (), None  # "nothing here", as the SPEC's list endpoints answer it
+            raise
+        if response.status == 204 or not response.body.strip():
+            return (), None
+        return _lifecycle.decode_number_page(response.body)
 
     async def get_number(self, number: str) -> NumberInfo:
         """A number's status, site and the last order that touched it: ``GET /tns/{tn}``.

@@ -8,20 +8,24 @@ and adopted, never placed again.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from typing import Final
 
 import attrs
 
 from . import _xml
 from ._api import ApiBase, location_id
-from ._checks import check_text, id_segment
+from ._checks import check_text, check_whole, id_segment
 from ._exceptions import (
     AmbiguousOrderError,
     BWNumbersError,
     DecodeError,
     ServerError,
     TransportError,
+    ValidationError,
 )
 from ._models import (
     Order,
@@ -33,11 +37,45 @@ from ._models import (
     OrderStatus,
     OrderSummary,
 )
+from ._paging import date_param, every_row
 from ._search import Search
+from ._xml._links import PageCursor
 
-__all__ = ["OrderMethods"]
+__all__ = ["MAX_PAGE_SIZE", "OrderMethods"]
 
 log = logging.getLogger("bwnumbers.client")
+
+#: The SPEC's most orders per ``GET /orders`` request.
+MAX_PAGE_SIZE: Final = 1000
+
+
+def _check_page_size(name: str, value: int) -> None:
+    check_whole(name, value, minimum=1)
+    if value > MAX_PAGE_SIZE:
+        raise ValidationError(
+            f"{name}={value} is above Bandwidth's {MAX_PAGE_SIZE} orders per request."
+        )
+
+
+def _order_filters(
+    customer_order_id: str | None,
+    status: OrderStatus | str | None,
+    user_id: str | None,
+    start_date: dt.date | str | None,
+    end_date: dt.date | str | None,
+) -> dict[str, str]:
+    """The filters of ``GET /orders`` as its query parameters (``page`` and ``size`` aside)."""
+    filters: dict[str, str] = {}
+    for key, value in (
+        ("customerOrderId", customer_order_id),
+        ("status", str(status).lower() if status is not None else None),
+        ("userid", user_id),
+        ("startdate", date_param("start_date", start_date)),
+        ("enddate", date_param("end_date", end_date)),
+    ):
+        if value is not None:
+            filters[key] = value
+    return filters
 
 
 class OrderMethods(ApiBase):
@@ -143,6 +181,55 @@ class OrderMethods(ApiBase):
         response = await self._request("GET", path, order_id=order_id)
         return _xml.decode_order_details(response.body, order_id=order_id)
 
+    async def iter_orders(
+        self,
+        *,
+        customer_order_id: str | None = None,
+        status: OrderStatus | str | None = None,
+        user_id: str | None = None,
+        start_date: dt.date | str | None = None,
+        end_date: dt.date | str | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> AsyncIterator[OrderSummary]:
+        """Every order of the account (``GET /orders``), oldest first, page after page.
+
+        An async iterator::
+
+            async for row in client.iter_orders(status="backordered"):
+                ...
+
+        Follows Bandwidth's paging for you: the first page is ``page=1``, and only the
+        ``page`` (an order id) and ``size`` of each page's ``next`` link are read; every page
+        is asked of this client's own base URL, with the same filters. A ``next`` without a
+        link in its text (the SPEC's example puts its links in XML comments) ends the list.
+        *status* is ``complete``, ``partial``, ``failed`` or ``backordered``; *user_id* the
+        user who placed the order; *start_date* and *end_date* bound the order date: a
+        ``datetime.date`` is sent as ``YYYY-MM-DD``, a string as it is. *page_size* is 1 to
+        1000 (Bandwidth's most per request).
+
+        Raises:
+            ValidationError: bad filters, when iteration starts (nothing sent).
+            DecodeError: the paging links lead back to a page already read.
+
+        .. versionadded:: 0.3
+        """
+        filters = _order_filters(customer_order_id, status, user_id, start_date, end_date)
+        _check_page_size("page_size", page_size)
+        rows = every_row(
+            self._order_page, filters, page_size=page_size, listing="Bandwidth's order list"
+        )
+        async with contextlib.aclosing(rows):
+            async for row in rows:
+                yield row
+
+    async def _order_page(
+        self, params: dict[str, str]
+    ) -> tuple[tuple[OrderSummary, ...], PageCursor | None]:
+        response = await self._request("GET", "/orders", params=params)
+        if response.status == 204 or not response.body.strip():
+            return (), None
+        return _xml.decode_order_page(response.body)
+
     async def list_orders(
         self,
         *,
@@ -156,33 +243,41 @@ class OrderMethods(ApiBase):
     ) -> tuple[OrderSummary, ...]:
         """Orders of the account (``GET /orders``), optionally filtered.
 
+        Without *page*, every page is read (*size* rows per request, 1,000 when not given;
+        see :meth:`iter_orders`, which does not hold them all at once). With *page* (``"1"``,
+        or the order id a ``next`` link names), only that page is read and returned.
         *status* is one of ``complete``, ``partial``, ``failed``, ``backordered``; dates are
-        ``YYYY-MM-DD``. Bandwidth returns at most 1,000 rows per page.
+        ``YYYY-MM-DD``; *size* is 1 to 1000 (Bandwidth's most per request).
+
+        .. versionchanged:: 0.3
+            Without *page*, every page is read rather than Bandwidth's first one only.
         """
-        params: dict[str, str] = {}
-        for key, value in (
-            ("customerOrderId", customer_order_id),
-            ("status", str(status).lower() if status is not None else None),
-            ("userid", user_id),
-            ("startdate", start_date),
-            ("enddate", end_date),
-            ("page", page),
-            ("size", str(size) if size is not None else None),
-        ):
-            if value is not None:
-                params[key] = value
-        response = await self._request("GET", "/orders", params=params or None)
-        if response.status == 204 or not response.body.strip():
-            return ()
-        return _xml.decode_order_list(response.body)
+        if size is not None:
+            _check_page_size("size", size)
+        if page is None:
+            listing = self.iter_orders(
+                customer_order_id=customer_order_id,
+                status=status,
+                user_id=user_id,
+                start_date=start_date,
+                end_date=end_date,
+                page_size=MAX_PAGE_SIZE if size is None else size,
+            )
+            return tuple([row async for row in listing])
+        params = _order_filters(customer_order_id, status, user_id, start_date, end_date)
+        params["page"] = page
+        if size is not None:
+            params["size"] = str(size)
+        rows, _ = await self._order_page(params)
+        return rows
 
     async def find_order(self, customer_order_id: str) -> Order | None:
         """The order placed with *customer_order_id*, or ``None`` if there is none (yet).
 
-        ``GET /orders?customerOrderId=...``, then ``GET /orders/{id}`` for the order's details
-        (https://dev.bandwidth.com/apis/numbers/). Rows that do not carry that
-        customer order id never match. When the details cannot be read, the order is built
-        from its row (id, customer order id and status).
+        ``GET /orders?customerOrderId=...`` (every page of it), then ``GET /orders/{id}`` for
+        the order's details (https://dev.bandwidth.com/apis/numbers/). Rows that do not carry
+        that customer order id never match. When the details cannot be read, the order is
+        built from its row (id, customer order id and status).
 
         Raises:
             ValidationError: *customer_order_id* is empty.

@@ -348,11 +348,17 @@ async def test_order_ids_are_quoted(
 async def test_list_orders_and_history(
     fake_transport: FakeTransport, fake_client: NumbersClient
 ) -> None:
-    """list_orders sends its filters; 204 means none; history decodes."""
+    """list_orders sends its filters, from page 1 of 1,000 rows; 204 means none; history
+    decodes."""
     fake_transport.get("/orders", body=sample("order_list.xml"))
     (row,) = await fake_client.list_orders(customer_order_id="cust-1", status=OrderStatus.COMPLETE)
     assert row.id == "c5d8d076-345c-45d7-87b3-803a35cca89b"
-    assert fake_transport.requests[0].params == {"customerOrderId": "cust-1", "status": "complete"}
+    assert fake_transport.requests[0].params == {
+        "customerOrderId": "cust-1",
+        "status": "complete",
+        "page": "1",
+        "size": "1000",
+    }
     fake_transport.get("/orders", status=204)
     assert await fake_client.list_orders(customer_order_id="none") == ()
     fake_transport.get("/orders/o1/history", body=sample("order_history.xml"))
@@ -543,7 +549,7 @@ async def test_ambiguous_post_adopts_the_order(
     assert order.status is OrderStatus.COMPLETE
     assert len(fake_transport.calls("POST")) == 1
     (lookup, _) = fake_transport.calls("GET")
-    assert lookup.params == {"customerOrderId": "cust-42"}
+    assert lookup.params == {"customerOrderId": "cust-42", "page": "1", "size": "1000"}
 
 
 async def test_ambiguous_post_not_found_raises(

@@ -249,5 +249,5 @@ async def test_find_order_ignores_rows_without_the_id(
         "<orderId>other-id</orderId></OrderIdUserIdDate>"
         "</ListOrderIdUserIdDate></ResponseSelectWrapper>"
     )
-    fake_http.get(f"{ROOT}/orders?customerOrderId=mine", body=rows)
+    fake_http.get(f"{ROOT}/orders?customerOrderId=mine&page=1&size=1000", body=rows)
     assert await client.find_order("mine") is None

@@ -12,10 +12,10 @@ Modules, each importing only those above it:
 - ``_safe``: expat parsers that refuse DTDs and bound depth and element count;
 - ``_tree``: the generic parse into nested dicts and the readers that walk it;
 - ``_names``: the search-and-order element names that encoding and decoding share;
+- ``_links``: the ``page`` and ``size`` of a listing's next ``<Links>``, never its host;
 - ``_encode``: request bodies, and :func:`redact` for logging them;
 - ``_decode``: API responses and error bodies;
 - ``_notification``: :func:`parse_notification`, the receiver's hot path;
-- ``_links``: the ``page`` and ``size`` of a listing's next ``<Links>``, never its host;
 - ``_lifecycle``: reservations, in-service lists and ``/tns``;
 - ``_disconnects``: the disconnect documents.
 
@@ -30,6 +30,7 @@ from ._decode import (
     decode_order_details,
     decode_order_history,
     decode_order_list,
+    decode_order_page,
     decode_order_response,
     decode_search_result,
     decode_subscriptions,
@@ -52,6 +53,7 @@ __all__ = [
     "decode_order_details",
     "decode_order_history",
     "decode_order_list",
+    "decode_order_page",
     "decode_order_response",
     "decode_search_result",
     "decode_subscriptions",

@@ -23,6 +23,7 @@ from bwnumbers._models import (
 )
 from bwnumbers._search import Search
 
+from ._links import PageCursor, next_page
 from ._names import BOOLEAN_SEARCH_FIELDS, ORDER_TYPE_ELEMENTS, SEARCH_ELEMENTS
 from ._tree import (
     Node,
@@ -235,10 +236,18 @@ def decode_order_details(body: bytes, *, order_id: str) -> OrderDetails:
 
 
 def decode_order_list(body: bytes) -> tuple[OrderSummary, ...]:
-    """The rows of ``GET /orders`` (``ResponseSelectWrapper/ListOrderIdUserIdDate``)."""
+    """The rows of one page of ``GET /orders`` (``ResponseSelectWrapper/ListOrderIdUserIdDate``)."""
+    return decode_order_page(body)[0]
+
+
+def decode_order_page(body: bytes) -> tuple[tuple[OrderSummary, ...], PageCursor | None]:
+    """The rows of one page of ``GET /orders`` and the cursor of the next page (``None`` on the
+    last page: no ``<next>``, or one with no text, such as the SPEC example's, whose links are
+    XML comments)."""
     _, root = parse_document(body, ("ResponseSelectWrapper",))
+    listing = child_at(root, "ListOrderIdUserIdDate")
     rows = []
-    for value in elements(child_at(root, "ListOrderIdUserIdDate"), "OrderIdUserIdDate"):
+    for value in elements(listing, "OrderIdUserIdDate"):
         row = as_node(value)
         order_id = text_in(row, "orderId", "OrderId")
         if order_id is None:
@@ -256,7 +265,9 @@ def decode_order_list(body: bytes) -> tuple[OrderSummary, ...]:
                 or datetime_in(row, "LastModifiedDate"),
             )
         )
-    return tuple(rows)
+    # <Links> sits in ListOrderIdUserIdDate (the SPEC); beside it is read too, as for
+    # the disconnect list.
+    return tuple(rows), next_page(listing) or next_page(root)
 
 
 def decode_order_history(body: bytes) -> tuple[OrderHistoryEntry, ...]:

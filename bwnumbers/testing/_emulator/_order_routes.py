@@ -1,9 +1,9 @@
-"""``/orders``: placing, reading, listing, closing orders and their history, on the wire.
+"""``/orders``: placing, reading, closing orders and their history, on the wire.
 
 The request checks and their error codes follow Bandwidth's ordering guide,
 https://dev.bandwidth.com/docs/numbers/guides/orderingNumbers/ , and API reference,
 https://dev.bandwidth.com/apis/numbers/ ; what happens to an order afterwards is
-:mod:`._orders`' business.
+:mod:`._orders`' business, and listing orders :mod:`._order_listing`'s.
 """
 
 from __future__ import annotations
@@ -76,7 +76,6 @@ class OrderRoutes:
         self._sites = sites
 
     def add_routes(self, router: web.UrlDispatcher, prefix: str) -> None:
-        router.add_get(f"{prefix}/orders", self._list)
         router.add_post(f"{prefix}/orders", self._create)
         router.add_get(f"{prefix}/orders/{{id}}", self._get)
         router.add_put(f"{prefix}/orders/{{id}}", self._update)
@@ -241,44 +240,6 @@ class OrderRoutes:
             ),
             wire.element("Summary", text=summary),
             wire.element("FailedQuantity", text=len(order.failed)),
-        )
-        return xml_response(wire.document(root))
-
-    async def _list(self, request: web.Request) -> web.Response:
-        customer_order_id = request.query.get("customerOrderId")
-        status = request.query.get("status")
-        if status is not None and status.lower() not in (
-            "complete",
-            "partial",
-            "failed",
-            "backordered",
-        ):
-            raise order_error(400, 15518, "Status is invalid")
-        chosen = [
-            o
-            for o in self._book.orders.values()
-            if customer_order_id in (None, o.customer_order_id)
-            and (status is None or o.status == status.upper())
-        ]
-        rows = [
-            wire.element(
-                "OrderIdUserIdDate",
-                wire.element("CountOfTNs", text=len(o.completed) or o.quantity),
-                wire.optional("CustomerOrderId", o.customer_order_id),
-                wire.element("lastModifiedDate", text=wire.timestamp(o.modified or o.created)),
-                wire.element("OrderDate", text=wire.timestamp(o.created)),
-                wire.element("OrderType", text="new_number"),
-                wire.element("orderId", text=o.id),
-                wire.element("OrderStatus", text=o.status),
-                wire.element("userId", text=self._context.username),
-            )
-            for o in chosen
-        ]
-        root = wire.element(
-            "ResponseSelectWrapper",
-            wire.element(
-                "ListOrderIdUserIdDate", wire.element("TotalCount", text=len(rows)), *rows
-            ),
         )
         return xml_response(wire.document(root))
 

@@ -40,6 +40,7 @@ from ._disconnect_routes import DisconnectRoutes
 from ._http import Guard
 from ._inventory_routes import InventoryRoutes
 from ._numbers import NumberStates
+from ._order_listing import OrderListing
 from ._order_routes import OrderRoutes
 from ._reservation_routes import ReservationRoutes
 from ._search import SearchRoutes
@@ -417,6 +418,7 @@ class BandwidthEmulator(NumberControls, StartStop):
         SearchRoutes(self.inventory, self._dry_stock).add_routes(app.router, prefix)
         self._subscriptions.add_routes(app.router, prefix)
         OrderRoutes(self._context, self._book, self._sites).add_routes(app.router, prefix)
+        OrderListing(self._context, self._book, self.inventory).add_routes(app.router, prefix)
         ReservationRoutes(self._context, self._numbers).add_routes(app.router, prefix)
         self._disconnects.add_routes(app.router, prefix)
         routes = InventoryRoutes(self._context, self._numbers, self.inventory, self._book)
