@@ -166,6 +166,33 @@ async def test_a_page_order_that_does_not_match_still_marks_the_place(
     assert row_ids(root) == [placed[2]]
 
 
+async def test_the_specs_example_query_is_answered(
+    bandwidth_emulator: BandwidthEmulator, listing: Listing
+) -> None:
+    """The SPEC's ListOrders parameter examples, verbatim but for page (its example order id is
+    not on this account: 404, as the SPEC says) and userid (the emulator's user), give the
+    SPEC's shape: ResponseSelectWrapper/ListOrderIdUserIdDate with TotalCount and Links."""
+    example = {
+        "page": "1",
+        "size": "20",
+        "customerOrderId": "ORD12345",
+        "status": "BACKORDERED",
+        "userid": bandwidth_emulator.username,
+        "startdate": "13-12-15",
+        "enddate": "13-12-31",
+    }
+    status, root = await listing.get(example)
+    assert status == 200
+    assert root.tag == "ResponseSelectWrapper"
+    assert [c.tag for c in root.iterfind("ListOrderIdUserIdDate/*")] == ["TotalCount", "Links"]
+    assert total(root) == 0
+    first = link(root, "first")
+    assert first is not None
+    assert query(first) == {**example, "page": "1", "size": "20"}
+    status, _ = await listing.get({**example, "page": "cbdcfc94-81b1-4ce9-8b6d-f8d6b85381ba"})
+    assert status == 404
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
