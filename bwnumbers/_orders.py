@@ -191,7 +191,7 @@ class OrderMethods(ApiBase):
         end_date: dt.date | str | None = None,
         page_size: int = MAX_PAGE_SIZE,
     ) -> AsyncIterator[OrderSummary]:
-        """Every order of the account (``GET /orders``), oldest first, page after page.
+        """Every order of the account (``GET /orders``), page after page, in Bandwidth's order.
 
         An async iterator::
 
@@ -248,6 +248,11 @@ class OrderMethods(ApiBase):
         or the order id a ``next`` link names), only that page is read and returned.
         *status* is one of ``complete``, ``partial``, ``failed``, ``backordered``; dates are
         ``YYYY-MM-DD``; *size* is 1 to 1000 (Bandwidth's most per request).
+
+        Raises:
+            ValidationError: *size* is not 1 to 1000, or a date is neither a
+                ``datetime.date`` nor a string (nothing sent).
+            DecodeError: the paging links lead back to a page already read.
 
         .. versionchanged:: 0.3
             Without *page*, every page is read rather than Bandwidth's first one only.

@@ -172,7 +172,7 @@ async def test_ambiguous_post_adopts_the_order(
     assert order.status is OrderStatus.COMPLETE
     assert len(calls(fake_http, "POST")) == 1
     (lookup, _) = calls(fake_http, "GET")
-    assert lookup.kwargs["params"] == {"customerOrderId": "cust-42"}
+    assert lookup.kwargs["params"] == {"customerOrderId": "cust-42", "page": "1", "size": "1000"}
 
 
 async def test_ambiguous_post_lookup_failing_raises(

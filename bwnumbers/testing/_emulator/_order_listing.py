@@ -144,7 +144,7 @@ class OrderListing:
         if page not in placed:
             if not page.strip() or page.isdigit():
                 raise order_error(
-                    400, 15503, f'The page {page} is invalid; give "1" or the order id of a link'
+                    400, 15503, f'The page {page!r} is invalid; give "1" or the order id of a link'
                 )
             raise Refusal(
                 404,
