@@ -13,8 +13,10 @@ comparison about the emulator rather than about which example was sent:
 - the order type element (``AreaCodeSearchAndOrderType``, ``ExistingTelephoneNumberOrderType``...)
   is compared by role: it becomes ``{OrderType}`` and what is below it is checked against the
   request that was sent (:func:`order_type_echo`), not against another example's order type;
-- an optional element of an ``<Order>`` that the request did not send (``TnAttributes``,
-  ``PeerId``, ``CustomerOrderId``...) is not missing from the answer's echo of it.
+- an element of an ``<Order>`` that the request did not send is not missing from the answer's
+  echo of it: in a refusal (4xx), which echoes what was sent, any element; in an acceptance,
+  the optional ones that the emulator does not fill in (``TnAttributes``, ``PeerId``,
+  ``CustomerOrderId``, ``ReservationIdList``).
 """
 
 from __future__ import annotations
@@ -107,20 +109,22 @@ def differences(
     expected: set[str] = set().union(*(paths(parse(text)) for text in chosen))
     ours = paths(parse(answer))
     sent_names = order_children(sent)
+    unsent = _ECHOED_IF_SENT if status < 400 else None
     extra = sorted(p for p in ours - expected if not schema_allows(response["schema"], p))
     missing = sorted(
         p
         for p in expected - ours
-        if not _unsent_echo(p, sent_names) and not _below_any(p, ours, expected)
+        if not _unsent_echo(p, sent_names, unsent) and not _below_any(p, ours, expected)
     )
     return [f"extra {p}" for p in extra] + [f"missing {p}" for p in missing]
 
 
-def _unsent_echo(path: str, sent_names: set[str]) -> bool:
-    parts = path.split("/")
+def _unsent_echo(path: str, sent_names: set[str], optional: frozenset[str] | None) -> bool:
+    """Whether *path* is an element of an echoed ``<Order>`` that was not sent (and, with
+    *optional*, is one of those)."""
     return any(
-        parent == "Order" and name in _ECHOED_IF_SENT and name not in sent_names
-        for parent, name in itertools.pairwise(parts)
+        parent == "Order" and name not in sent_names and (optional is None or name in optional)
+        for parent, name in itertools.pairwise(path.split("/"))
     )
 
 
