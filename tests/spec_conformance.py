@@ -21,7 +21,6 @@ comparison about the emulator rather than about which example was sent:
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import xml.etree.ElementTree as ET  # the specification's own examples and the emulator's answers
@@ -81,10 +80,10 @@ def schema_allows(schema: Mapping[str, Any], path: str) -> bool:
 
 
 def order_children(request: ET.Element | None) -> set[str]:
-    """The names of the elements an ``<Order>`` request sent."""
+    """The paths of the elements an ``<Order>`` request sent, below ``Order``."""
     if request is None:
         return set()
-    return {child.tag for child in request if isinstance(child.tag, str)}
+    return {path.partition("/")[2] for path in paths(request)} - {""}
 
 
 def differences(
@@ -122,10 +121,11 @@ def differences(
 def _unsent_echo(path: str, sent_names: set[str], optional: frozenset[str] | None) -> bool:
     """Whether *path* is an element of an echoed ``<Order>`` that was not sent (and, with
     *optional*, is one of those)."""
-    return any(
-        parent == "Order" and name not in sent_names and (optional is None or name in optional)
-        for parent, name in itertools.pairwise(path.split("/"))
-    )
+    head, _, below = path.partition("/Order/")
+    if not below or "/" in head.strip("/"):  # only the <Order> right below the root echoes
+        return False
+    top = below.split("/", 1)[0]
+    return below not in sent_names and (optional is None or top in optional)
 
 
 def _below_any(path: str, ours: set[str], expected: set[str]) -> bool:
