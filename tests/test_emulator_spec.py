@@ -369,7 +369,20 @@ GUIDE_GET = (
     "specification's example and schema have none"
 )
 
+UNWRAPPED = (
+    "the specification contradicts itself: its GET /subscriptions/{id} examples of callback "
+    "subscriptions put <Subscription> right below <SubscriptionsResponse>, those of email "
+    "subscriptions and of GET /subscriptions (and its schema) inside <Subscriptions>; the emulator "
+    "answers one form, the wrapped one, which Bandwidth's SDKs read"
+)
+
 KNOWN: dict[str, dict[str, str]] = {
+    "GetSubscription eventCallbackSubscription": {
+        "missing SubscriptionsResponse/Subscription": UNWRAPPED,
+    },
+    "GetSubscription orderCallbackSubscription": {
+        "missing SubscriptionsResponse/Subscription": UNWRAPPED,
+    },
     "RetrieveOrder": {
         "extra OrderResponse/ErrorList": GUIDE_GET,
         "extra OrderResponse/FailedNumbers": GUIDE_GET,
