@@ -373,7 +373,7 @@ UNWRAPPED = (
     "the specification contradicts itself: its GET /subscriptions/{id} examples of callback "
     "subscriptions put <Subscription> right below <SubscriptionsResponse>, those of email "
     "subscriptions and of GET /subscriptions (and its schema) inside <Subscriptions>; the emulator "
-    "answers one form, the wrapped one, which Bandwidth's SDKs read"
+    "answers with the wrapped form for every kind, as its list does (bwnumbers reads both)"
 )
 
 KNOWN: dict[str, dict[str, str]] = {
