@@ -88,6 +88,12 @@ def main(spec_path: str) -> None:
             merge(found, inner)
             merge(found, {name or "*": inner})
         for prop_name, prop in (schema.get("properties") or {}).items():
+            if prop_name in ("allOf", "oneOf", "anyOf") and isinstance(prop, list):
+                # The specification's order responses write `properties: allOf: [...]`, a
+                # composition misplaced among the properties: read as the composition meant.
+                for part in prop:
+                    merge(found, children(part, depth + 1))
+                continue
             resolved = deref(prop)
             if not isinstance(resolved, dict):  # a malformed property: a bare name
                 merge(found, {prop_name: {}})
