@@ -230,20 +230,23 @@ class OrderMethods(ApiBase):
         """Rename an order and/or change its customer order id: ``PUT /orders/{id}``.
 
         Give at least one; ``None`` leaves that field as it is. Bandwidth documents the
-        update for backordered orders; bwnumbers' emulator allows it in any status. Like every PUT,
-        it is retried after a failure that may have cut it short, since repeating it changes
-        nothing.
+        update for backordered orders (bwnumbers' emulator allows it in any status). A PUT
+        changes nothing when repeated, so it is retried like a GET.
 
-        Changing the customer order id of an order placed with
-        :func:`~bwnumbers.order_and_wait` does not disturb a wait under way (it follows the
-        order id Bandwidth gave), but the journal keeps the order under the id it was placed
-        with. A re-call of ``order_and_wait`` with the old id is answered from the journal;
-        one with the new id places a new order. Where the journal never learned the order id
-        (the process stopped before the ``POST /orders`` answer), :func:`~bwnumbers.recover`
-        and a re-call look the order up with :meth:`find_order` by the old id, which no
-        longer finds it: ``recover`` then reports it never created after its reconcile
-        window (with ``resubmit=True`` it places it again, as the re-call does). Change the
-        id only of orders whose journal entry is finished, or that were not journaled.
+        The journal of :func:`~bwnumbers.order_and_wait` keeps an order under the customer
+        order id it was placed with, so changing that id has these effects:
+
+        - a wait under way goes on: it follows the order id once the ``POST /orders`` answer
+          gave it (with a shared Redis store, though, a notification with the new id that
+          reaches another instance is not routed to the waiting one, whose wait then ends by
+          polling);
+        - a re-call of ``order_and_wait`` with the old id is picked up from the journal, and a
+          call with the new id places a new order;
+        - an entry still without an order id (the process stopped before the POST's answer;
+          :func:`~bwnumbers.recover` gives it with ``order_id=None``) is looked up with
+          :meth:`find_order` by the old id, which no longer finds it: ``recover`` records it
+          as never created once its reconcile window has passed, and a re-call (or
+          ``recover(..., resubmit=True)``) places the order a second time.
 
         Raises:
             ValidationError: neither field given, an empty name or one over 50 characters, or
