@@ -14,7 +14,7 @@ import pytest
 
 from bwnumbers.testing._criteria import Criteria, from_order_type
 from bwnumbers.testing._emulator import _orders as orders
-from bwnumbers.testing._emulator._orders import Notice, Order, close, process
+from bwnumbers.testing._emulator._orders import Notice, Order, close, notice, process, update
 from bwnumbers.testing._inventory import Inventory
 
 T0 = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
@@ -244,3 +244,30 @@ def test_only_a_backorder_closes() -> None:
     with pytest.raises(ValueError, match="only BACKORDERED closes"):
         close(order, now=T1)
     assert order.status == "RECEIVED"
+
+
+@pytest.mark.parametrize("final", [False, True])
+def test_an_update_keeps_the_status_and_notes_the_change(final: bool) -> None:
+    """Name and customer order id change in any status; the history says so, later notices
+    carry the new id, and the status (hence no notification) stays."""
+    order = by_area_code(3, partial=True, backorder=True)
+    process(order, stock(), now=T1)
+    if final:
+        close(order, now=T1)
+    status = order.status
+    update(order, name="renamed", customer_order_id="mine-2", now=T2)
+    assert (order.name, order.customer_order_id, order.status) == ("renamed", "mine-2", status)
+    assert order.modified == T2
+    assert order.history[-1] == (
+        T2,
+        status,
+        "Order updated: Name set to 'renamed', CustomerOrderId set to 'mine-2'",
+    )
+    assert notice(order).customer_order_id == "mine-2"
+
+
+def test_an_update_of_the_name_alone_keeps_the_customer_order_id() -> None:
+    order = by_numbers(AUSTIN[0])
+    update(order, name="renamed", customer_order_id=None, now=T1)
+    assert (order.name, order.customer_order_id) == ("renamed", "mine-1")
+    assert order.history[-1] == (T1, "RECEIVED", "Order updated: Name set to 'renamed'")

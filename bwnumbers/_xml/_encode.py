@@ -113,6 +113,17 @@ def encode_close_order() -> bytes:
     return _document("Order", {"CloseOrder": "true"})
 
 
+def encode_order_update(*, name: str | None, customer_order_id: str | None) -> bytes:
+    """The body of ``PUT /orders/{id}`` that renames an order or changes its customer order id
+    (``None``: not sent, so unchanged), in the order of Bandwidth's ``OrderUpdate`` example."""
+    content: dict[str, Any] = {}
+    if name is not None:
+        content["Name"] = name
+    if customer_order_id is not None:
+        content["CustomerOrderId"] = customer_order_id
+    return _document("Order", content)
+
+
 def redact(body: bytes) -> str:
     """*body* as text for a DEBUG log, with every ``<Password>`` masked."""
     masked = _SECRET_ELEMENTS.sub(rb"\1***\3", body)

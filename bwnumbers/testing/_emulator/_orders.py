@@ -12,7 +12,8 @@ its API reference, https://dev.bandwidth.com/apis/numbers/ :
   is such a number (5005 assumed: Bandwidth documents no code), see :mod:`._numbers`;
 - an order by criteria is COMPLETE, BACKORDERED (5520, when ``BackOrderRequested``), PARTIAL
   (5017) or FAILED (5018); a BACKORDERED order is tried again when numbers arrive, and closing
-  it makes it PARTIAL or FAILED (5521).
+  it makes it PARTIAL or FAILED (5521);
+- an order's name and customer order id can be changed in any status (:func:`update`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,17 @@ from bwnumbers.testing._inventory import Inventory
 
 from ._numbers import NumberStates
 
-__all__ = ["FINAL", "Notice", "Order", "SearchObserver", "Step", "close", "notice", "process"]
+__all__ = [
+    "FINAL",
+    "Notice",
+    "Order",
+    "SearchObserver",
+    "Step",
+    "close",
+    "notice",
+    "process",
+    "update",
+]
 
 FINAL = frozenset({"COMPLETE", "PARTIAL", "FAILED"})
 """The statuses an order never leaves."""
@@ -55,6 +66,8 @@ class Order:
     criteria: Criteria | None
     created: dt.datetime
     reservation_ids: tuple[str, ...] = ()
+    tn_attributes: tuple[str, ...] | None = None
+    """The ``TnAttributes`` sent: ``None`` when the order had no such element."""
     status: str = "RECEIVED"
     modified: dt.datetime | None = None
     completed_at: dt.datetime | None = None
@@ -145,6 +158,27 @@ def close(order: Order, *, now: dt.datetime) -> Step:
     order.modified = order.completed_at = now
     order.history.append((now, order.status, "Order closed by customer"))
     return Step(changed=True, notices=(notice(order),))
+
+
+def update(
+    order: Order, *, name: str | None, customer_order_id: str | None, now: dt.datetime
+) -> None:
+    """Give *order* a new *name* and/or *customer_order_id* (``None``: unchanged), at *now*.
+
+    Bandwidth says these fields are modifiable while an order is backordered and documents no
+    refusal for other statuses, so any status is assumed to allow it. The status stays, so no
+    notification is sent; the change is a note in the order's history, and later
+    notifications carry the new customer order id.
+    """
+    changes = []
+    if name is not None:
+        order.name = name
+        changes.append(f"Name set to {name!r}")
+    if customer_order_id is not None:
+        order.customer_order_id = customer_order_id
+        changes.append(f"CustomerOrderId set to {customer_order_id!r}")
+    order.modified = now
+    order.history.append((now, order.status, "Order updated: " + ", ".join(changes)))
 
 
 def notice(order: Order) -> Notice:
