@@ -113,7 +113,9 @@ def order_node(order: orders.Order, *, with_id: bool) -> wire.Node:
         wire.optional("id", order.id if with_id else None),
         wire.element("Name", text=order.name),
         wire.element("OrderCreateDate", text=wire.timestamp(order.created)),
-        wire.element("PeerId", text=order.peer_id),
+        # The 201 answer echoes a PeerId only when one was sent (the specification's example
+        # and Bandwidth's ordering guide); GET shows the peer the order went to, default or not.
+        wire.element("PeerId", text=order.peer_id) if order.peer_id_sent or not with_id else None,
         wire.boolean("BackOrderRequested", order.back_order_requested),
         order_type,
         None if attributes is None else wire.listing("TnAttributes", "TnAttribute", attributes),
@@ -277,6 +279,7 @@ def parse_order(
         created=now,
         reservation_ids=reservation_ids,
         tn_attributes=tn_attributes,
+        peer_id_sent=wire.text(node, "PeerId") is not None,
     )
 
 

@@ -180,12 +180,13 @@ class OrderRoutes:
             *(
                 wire.element(
                     "OrderHistory",
-                    wire.element("OrderDate", text=wire.timestamp(at)),
-                    wire.element("Note", text=note),
+                    wire.element("OrderDate", text=wire.timestamp(entry.at)),
+                    wire.element("Note", text=entry.note),
                     wire.element("Author", text="System"),
-                    wire.element("Status", text=status),
+                    wire.element("Status", text=entry.status),
+                    *(wire.element("Difference", text=change) for change in entry.differences),
                 )
-                for at, status, note in order.history
+                for entry in order.history
             ),
         )
         return xml_response(wire.document(root))
