@@ -2,8 +2,8 @@
 and the order that was sent after the ``ErrorList`` of a 400, as Bandwidth's specification shows.
 
 The request examples are Bandwidth/api-docs ``site/specs/numbers.yml`` (commit 2fcdf57e), as
-YAML reads them; only the General example's site and SIP peer are substituted (743 and 546348,
-the emulator's), the others name site 743 already.
+``tests/data/numbers_spec`` keeps them; only the General example's site and SIP peer are
+substituted (743 and 546348, the emulator's), the others name site 743 already.
 """
 
 from __future__ import annotations
@@ -16,44 +16,18 @@ import pytest
 from bwnumbers import BadRequestError
 from bwnumbers.testing import BandwidthEmulator
 from tests.lifecycle_http import Answer, Api, api_for
+from tests.spec_conformance import OPERATIONS
 
-PROTECTED_STATUS_EXAMPLE = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Order>\n'
-    "    <CustomerOrderId>123456789</CustomerOrderId>\n"
-    "    <Name>Area Code Order</Name>\n"
-    "    <BackOrderRequested>false</BackOrderRequested>\n"
-    "    <CombinedSearchAndOrderType>\n"
-    "        <NpaNxx>919439</NpaNxx>\n"
-    "        <City>RALEIGH</City>\n"
-    "        <State>NC</State>\n"
-    "        <EnableLCA>false</EnableLCA>\n"
-    "        <Quantity>1</Quantity>\n"
-    "    </CombinedSearchAndOrderType>\n"
-    "    <TnAttributes>\n"
-    "            <TnAttribute>Protected</TnAttribute>\n"
-    "            <TnAttribute>External</TnAttribute>\n"
-    "            <TnAttribute>Imported</TnAttribute>\n"
-    "    </TnAttributes>\n"
-    "    <PartialAllowed>true</PartialAllowed>\n"
-    "    <SiteId>743</SiteId>\n</Order>"
-)
+_EXAMPLES = OPERATIONS["CreateOrder"]["requests"]
+PROTECTED_STATUS_EXAMPLE: str = _EXAMPLES["CombinedSearchAndOrderType (protected status)"]
 # The "General" example, site 202 and peer 518824 replaced by the emulator's: it has no Name
 # and no order type, so it is refused, with the order echoed.
-GENERAL_EXAMPLE = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Order>\n'
-    "   <CustomerOrderId>SJM00001</CustomerOrderId>\n"
-    "   <!--\n"
-    "        There are various types of orders, all of which are submitted in the "
-    "'xxxOrderType'\n"
-    "        element of the Order Request payload. Replace\n"
-    "        this comment to create a complete payload that includes the order type and the\n"
-    "        common elements.\n"
-    "        Take a look at the example payloads as well.\n"
-    "    -->\n"
-    "   <SiteId>743</SiteId>\n"
-    "   <PeerId>546348</PeerId>\n"
-    "   <TnAttributes/>\n</Order>"
+GENERAL_EXAMPLE: str = (
+    _EXAMPLES["General"]
+    .replace("<SiteId>202</SiteId>", "<SiteId>743</SiteId>")
+    .replace("<PeerId>518824</PeerId>", "<PeerId>546348</PeerId>")
 )
+assert "546348" in GENERAL_EXAMPLE
 # The order the specification's 400 example echoes, sent: the AreaCodeSearchAndOrderType
 # example with its TnAttributes, at site 763, which is no site of the account (5016).
 BAD_SITE_ORDER = (

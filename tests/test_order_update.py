@@ -17,18 +17,11 @@ from bwnumbers.testing import BandwidthEmulator
 from tests.fake_transport import FakeTransport
 from tests.lifecycle_http import Answer, Api, api_for
 from tests.receivers import RecordingReceiver
+from tests.spec_conformance import OPERATIONS
 
-# Bandwidth/api-docs site/specs/numbers.yml (commit 2fcdf57e), UpdateOrder's request example
-# as YAML reads it (the trailing spaces are the example's), verbatim: it names no account, site
-# or number.
-SPEC_PUT_EXAMPLE = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Order>\n'
-    "    <Name>Available Telephone Number order</Name>    \n"
-    "    <CustomerOrderId>123456789</CustomerOrderId>\n"
-    "<!-- Only alphanumeric values, dashes and spaces are allowed. "
-    "Max length is 40 characters. -->\n"
-    "    <CloseOrder>true</CloseOrder>\n</Order>"
-)
+# Bandwidth's specification's UpdateOrder request example (tests/data/numbers_spec), verbatim:
+# it names no account, site or number.
+SPEC_PUT_EXAMPLE: str = OPERATIONS["UpdateOrder"]["requests"]["example"]
 
 BACKORDER = (
     "<Order><CustomerOrderId>first-id</CustomerOrderId><Name>before</Name>"

@@ -2,9 +2,9 @@
 
 Bandwidth's specification (Bandwidth/api-docs ``site/specs/numbers.yml``, commit 2fcdf57e,
 ``POST``/``PUT /accounts/{accountId}/subscriptions``) gives four request examples: a callback
-or an email subscription, to an order type or to an event type. They are copied below
-verbatim; only the account id in the path is the emulator's. The answers are compared with the
-shape of the specification's GET examples.
+or an email subscription, to an order type or to an event type. They are sent verbatim, from
+``tests/data/numbers_spec``; only the account id in the path is the emulator's. The answers
+are compared with the shape of the specification's GET examples.
 """
 
 from __future__ import annotations
@@ -19,36 +19,14 @@ import pytest
 
 from bwnumbers.testing import BandwidthEmulator
 from tests.receivers import RecordingReceiver
+from tests.spec_conformance import OPERATIONS
 
 DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 
-# The specification's four request examples of POST and PUT /subscriptions, verbatim.
-_CALLBACK = """<CallbackSubscription>
-      <URL>"http://yourhost:8080/path/to/resource"</URL>
-      <Expiry>12000</Expiry>
-      <CallbackCredentials>
-        <BasicAuthentication>
-          <Username>superuser</Username>
-          <Password>s3cure</Password>
-        </BasicAuthentication>
-        <PublicKey>LS0tLS1CRUdJTiBDRVJUSU [...] kQgQ0VSVElGSUNBVEUtLS0tLQ0K</PublicKey>
-      </CallbackCredentials>
-      <NumberFormat>LEGACY</NumberFormat>
-    </CallbackSubscription>"""
-_EMAIL = """<EmailSubscription>
-      <Email>newtest@gmail.com</Email>
-      <DigestRequested>DAILY</DigestRequested>
-    </EmailSubscription>"""
-SPEC_EXAMPLES = {
-    "eventCallbackSubscription": f"<Subscription><EventType>MESSAGING_LOST</EventType>{_CALLBACK}"
-    "</Subscription>",
-    "eventEmailSubscription": f"<Subscription><EventType>MESSAGING_LOST</EventType>{_EMAIL}"
-    "</Subscription>",
-    "orderCallbackSubscription": f"<Subscription><OrderType>orders</OrderType>{_CALLBACK}"
-    "</Subscription>",
-    "orderEmailSubscription": "<Subscription><OrderType>portins</OrderType>"
-    f"<OrderId>e75dc861-95ed-427e-8688-976132a69549</OrderId>{_EMAIL}</Subscription>",
-}
+# The specification's four request examples of POST and PUT /subscriptions (the two lists are
+# the same), as tests/data/numbers_spec keeps them.
+SPEC_EXAMPLES: dict[str, str] = dict(OPERATIONS["CreateSubscriptions"]["requests"])
+assert OPERATIONS["UpdateSubscription"]["requests"] == SPEC_EXAMPLES
 
 
 class Raw:
@@ -66,7 +44,9 @@ class Raw:
     async def call(
         self, method: str, path: str = "", body: str | None = None
     ) -> tuple[int, str, ET.Element | None]:
-        data = None if body is None else (DECLARATION + "\n" + body).encode()
+        if body is not None and not body.startswith("<?xml"):
+            body = DECLARATION + "\n" + body
+        data = None if body is None else body.encode()
         url = self.root + path
         async with self.session.request(method, url, data=data, headers=self.headers) as resp:
             text = await resp.read()
