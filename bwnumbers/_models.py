@@ -151,21 +151,37 @@ class OrderError:
     number: str | None = None
 
 
-def _check_name(_: object, __: object, value: str) -> None:
-    if not value.strip():
+def check_order_name(value: object) -> str:
+    """Refuse an order name Bandwidth would refuse: empty, or over 50 characters."""
+    if not isinstance(value, str) or not value.strip():
         raise ValidationError("name= is empty: Bandwidth requires an order name.")
     if len(value) > MAX_NAME_LENGTH:
         raise ValidationError(
             f"name= has {len(value)} characters; Bandwidth allows at most {MAX_NAME_LENGTH}."
         )
+    return value
 
 
-def _check_customer_order_id(_: object, __: object, value: str) -> None:
-    if len(value) > MAX_CUSTOMER_ORDER_ID_LENGTH or not _CUSTOMER_ORDER_ID.fullmatch(value):
+def check_customer_order_id(value: object) -> str:
+    """Refuse a customer order id Bandwidth would refuse (5052)."""
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_CUSTOMER_ORDER_ID_LENGTH
+        or not _CUSTOMER_ORDER_ID.fullmatch(value)
+    ):
         raise ValidationError(
             f"customer_order_id={value!r} is invalid: Bandwidth accepts letters, digits, dashes "
             f"and spaces, at most {MAX_CUSTOMER_ORDER_ID_LENGTH} characters."
         )
+    return value
+
+
+def _check_name(_: object, __: object, value: str) -> None:
+    check_order_name(value)
+
+
+def _check_customer_order_id(_: object, __: object, value: str) -> None:
+    check_customer_order_id(value)
 
 
 def _check_id(_: object, attribute: attrs.Attribute[str], value: str) -> None:

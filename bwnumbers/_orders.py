@@ -36,6 +36,8 @@ from ._models import (
     OrderRequest,
     OrderStatus,
     OrderSummary,
+    check_customer_order_id,
+    check_order_name,
 )
 from ._paging import date_param, every_row
 from ._search import Search
@@ -79,7 +81,7 @@ def _order_filters(
 
 
 class OrderMethods(ApiBase):
-    """Place, read, list and close orders (mixed into NumbersClient)."""
+    """Place, read, list, update and close orders (mixed into NumbersClient)."""
 
     async def create_order(
         self,
@@ -320,3 +322,49 @@ class OrderMethods(ApiBase):
         """Close a BACKORDERED order; it ends PARTIAL (or FAILED if nothing was allocated)."""
         path = f"/orders/{id_segment('order_id', order_id)}"
         await self._request("PUT", path, body=_xml.encode_close_order(), order_id=order_id)
+
+    async def update_order(
+        self, order_id: str, *, name: str | None = None, customer_order_id: str | None = None
+    ) -> None:
+        """Rename an order and/or change its customer order id: ``PUT /orders/{id}``.
+
+        Give at least one; ``None`` leaves that field as it is. Bandwidth documents the
+        update for backordered orders (bwnumbers' emulator allows it in any status). A PUT
+        changes nothing when repeated, so it is retried like a GET.
+
+        The journal of :func:`~bwnumbers.order_and_wait` keeps an order under the customer
+        order id it was placed with, so changing that id has these effects:
+
+        - a wait under way goes on: it follows the order id once the ``POST /orders`` answer
+          gave it (with a shared Redis store, though, a notification with the new id that
+          reaches another instance is not routed to the waiting one, whose wait then ends by
+          polling);
+        - a re-call of ``order_and_wait`` with the old id is picked up from the journal, and a
+          call with the new id places a new order;
+        - an entry still without an order id (the process stopped before the POST's answer;
+          :func:`~bwnumbers.recover` gives it with ``order_id=None``) is looked up with
+          :meth:`find_order` by the old id, which no longer finds it: ``recover`` records it
+          as never created once its reconcile window has passed, and a re-call (or
+          ``recover(..., resubmit=True)``) places the order a second time.
+
+        Raises:
+            ValidationError: neither field given, an empty name or one over 50 characters, or
+                a customer order id Bandwidth would refuse (before any request).
+            NotFoundError: Bandwidth has no such order.
+            BadRequestError: Bandwidth refused the update.
+
+        .. versionadded:: 0.3
+        """
+        if name is None and customer_order_id is None:
+            raise ValidationError(
+                "Give name= and/or customer_order_id= to update_order; to close a backordered "
+                "order, use close_order."
+            )
+        body = _xml.encode_order_update(
+            name=None if name is None else check_order_name(name),
+            customer_order_id=(
+                None if customer_order_id is None else check_customer_order_id(customer_order_id)
+            ),
+        )
+        path = f"/orders/{id_segment('order_id', order_id)}"
+        await self._request("PUT", path, body=body, order_id=order_id)

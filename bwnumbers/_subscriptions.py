@@ -13,9 +13,10 @@ from typing import Final
 
 from . import _xml
 from ._api import ApiBase, location_id
-from ._checks import check_absolute_url, check_both_or_neither, check_text, check_whole, id_segment
+from ._checks import check_both_or_neither, check_text, id_segment
 from ._exceptions import ConflictError, DecodeError, ValidationError
 from ._models import Subscription
+from ._subscription_body import subscription_request, with_id
 
 __all__ = ["DEFAULT_RENEW_WITHIN", "DEFAULT_SUBSCRIPTION_EXPIRY", "SubscriptionMethods"]
 
@@ -33,27 +34,56 @@ class SubscriptionMethods(ApiBase):
 
     async def create_subscription(
         self,
-        url: str,
+        url: str | None = None,
         *,
+        email: str | None = None,
+        digest: str | None = None,
+        event_type: str | None = None,
+        order_type: str | None = None,
+        order_id: str | None = None,
         username: str | None = None,
         password: str | None = None,
         expiry: int = DEFAULT_SUBSCRIPTION_EXPIRY,
-        order_type: str = "orders",
-        order_id: str | None = None,
+        number_format: str | None = None,
     ) -> Subscription:
-        """Ask Bandwidth to send notifications for *order_type* orders to *url*.
+        """Ask Bandwidth to send notifications for *order_type* orders to *url* or *email*.
+
+        Give exactly one of *url* (a callback subscription) and *email* (an email
+        subscription), and at most one of *order_type* and *event_type*.
 
         Args:
             url: where Bandwidth posts ``<Notification>`` callbacks (public, https advised).
+            email: the address Bandwidth emails instead (no credentials, no expiry).
+            digest: for *email*: ``"NONE"`` (an email per event, the default) or ``"DAILY"``,
+                in any case; sent in upper case.
+            event_type: an event type instead of an order type, such as ``"MESSAGING_LOST"``.
+            order_type: ``orders`` (the default) for new-number orders, ``disconnects`` for
+                disconnects.
+            order_id: limit an order-type subscription to one order.
             username, password: the Basic credentials Bandwidth will send (both or neither).
             expiry: lifetime in seconds (default: 100 years, as Bandwidth's guide suggests).
-            order_type: ``orders`` for new-number orders, ``disconnects`` for disconnects.
-            order_id: limit the subscription to one order.
+            number_format: for *url*: how numbers are written (Bandwidth's ``LEGACY`` or
+                ``E164``), sent as given; Bandwidth's default is ``LEGACY``.
 
         Raises:
-            ValidationError: bad URL, credentials or expiry. ConflictError: a duplicate.
+            ValidationError: bad or conflicting arguments. ConflictError: a duplicate.
+
+        .. versionchanged:: 0.3 *email*, *digest*, *event_type* and *number_format*; *url*
+           may be left out for an email subscription.
         """
-        body = self._subscription_body(url, username, password, expiry, order_type, order_id)
+        body, wanted = subscription_request(
+            url=url,
+            email=email,
+            digest=digest,
+            event_type=event_type,
+            order_type=order_type,
+            order_id=order_id,
+            username=username,
+            password=password,
+            expiry=expiry,
+            default_expiry=DEFAULT_SUBSCRIPTION_EXPIRY,
+            number_format=number_format,
+        )
         response = await self._request("POST", "/subscriptions", body=body, idempotent=False)
         subscription_id = location_id(response.headers)
         if subscription_id is None:
@@ -61,67 +91,45 @@ class SubscriptionMethods(ApiBase):
                 "Bandwidth created the subscription but sent no Location header with its id.",
                 body=response.body,
             )
-        return Subscription(
-            id=subscription_id,
-            order_type=order_type,
-            order_id=order_id,
-            url=url,
-            expiry=expiry,
-            username=username,
-        )
+        return with_id(wanted, subscription_id)
 
     async def update_subscription(
         self,
         subscription_id: str,
-        url: str,
+        url: str | None = None,
         *,
+        email: str | None = None,
+        digest: str | None = None,
+        event_type: str | None = None,
+        order_type: str | None = None,
+        order_id: str | None = None,
         username: str | None = None,
         password: str | None = None,
         expiry: int = DEFAULT_SUBSCRIPTION_EXPIRY,
-        order_type: str = "orders",
-        order_id: str | None = None,
+        number_format: str | None = None,
     ) -> Subscription:
-        """Overwrite a subscription completely (Bandwidth resets any field not sent)."""
+        """Overwrite a subscription completely (Bandwidth resets any field not sent).
+
+        Takes the arguments of :meth:`create_subscription`.
+
+        .. versionchanged:: 0.3 the arguments :meth:`create_subscription` gained.
+        """
         path = f"/subscriptions/{id_segment('subscription_id', subscription_id)}"
-        body = self._subscription_body(url, username, password, expiry, order_type, order_id)
-        await self._request("PUT", path, body=body)
-        return Subscription(
-            id=subscription_id,
+        body, wanted = subscription_request(
+            url=url,
+            email=email,
+            digest=digest,
+            event_type=event_type,
             order_type=order_type,
             order_id=order_id,
-            url=url,
-            expiry=expiry,
-            username=username,
-        )
-
-    @staticmethod
-    def _subscription_body(
-        url: str,
-        username: str | None,
-        password: str | None,
-        expiry: int,
-        order_type: str,
-        order_id: str | None,
-    ) -> bytes:
-        check_absolute_url("url", url)
-        check_both_or_neither(
-            "username", username, "password", password, purpose="for callback authentication"
-        )
-        if username is not None and password is not None:
-            check_text("username", username)
-            check_text("password", password)
-            if len(username) > 100:
-                raise ValidationError("The callback username may have at most 100 characters.")
-        check_whole("expiry", expiry, minimum=1, unit="seconds")
-        check_text("order_type", order_type)
-        return _xml.encode_subscription(
-            url=url,
-            expiry=expiry,
             username=username,
             password=password,
-            order_type=order_type,
-            order_id=order_id,
+            expiry=expiry,
+            default_expiry=DEFAULT_SUBSCRIPTION_EXPIRY,
+            number_format=number_format,
         )
+        await self._request("PUT", path, body=body)
+        return with_id(wanted, subscription_id)
 
     async def list_subscriptions(
         self, *, order_type: str | None = None
@@ -279,9 +287,16 @@ class SubscriptionMethods(ApiBase):
         )
 
     async def _find_subscription(self, url: str, order_type: str) -> Subscription | None:
+        """The account-wide callback subscription of *order_type* to *url*, if any.
+
+        Email and event subscriptions are never it, even for the same order type or URL:
+        rewriting one of them would turn it into a callback subscription.
+        """
         for subscription in await self.list_subscriptions(order_type=order_type):
             if (
                 subscription.order_type == order_type
+                and subscription.event_type is None
+                and subscription.email is None
                 and subscription.order_id is None
                 and subscription.url == url
             ):

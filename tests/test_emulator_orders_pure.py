@@ -14,7 +14,15 @@ import pytest
 
 from bwnumbers.testing._criteria import Criteria, from_order_type
 from bwnumbers.testing._emulator import _orders as orders
-from bwnumbers.testing._emulator._orders import Notice, Order, close, process
+from bwnumbers.testing._emulator._orders import (
+    HistoryEntry,
+    Notice,
+    Order,
+    close,
+    notice,
+    process,
+    update,
+)
 from bwnumbers.testing._inventory import Inventory
 
 T0 = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
@@ -89,7 +97,7 @@ def test_the_module_is_pure() -> None:
 def test_a_new_order_is_received() -> None:
     order = by_numbers("5402278098")
     assert order.status == "RECEIVED"
-    assert order.history == [(T0, "RECEIVED", "Order received")]
+    assert order.history == [HistoryEntry(T0, "RECEIVED", "Order received")]
 
 
 def test_numbers_in_stock_complete_and_leave_the_stock() -> None:
@@ -101,7 +109,7 @@ def test_numbers_in_stock_complete_and_leave_the_stock() -> None:
     assert order.completed == AUSTIN
     assert (order.failed, order.errors) == ([], [])
     assert (order.modified, order.completed_at) == (T1, T1)
-    assert order.history[-1] == (T1, "COMPLETE", "2 number(s) ordered")
+    assert order.history[-1] == HistoryEntry(T1, "COMPLETE", "2 number(s) ordered")
     assert not any(n in inventory for n in AUSTIN)
     assert step.notices == (
         Notice(
@@ -129,7 +137,7 @@ def test_one_missing_number_fails_the_order_and_takes_nothing() -> None:
     (notice,) = step.notices
     assert notice.message == "5005: The telephone number is unavailable for ordering"
     assert notice.numbers == tuple(AUSTIN)  # Bandwidth lists the attempted numbers
-    assert order.history[-1] == (T1, "FAILED", "Order failed")
+    assert order.history[-1] == HistoryEntry(T1, "FAILED", "Order failed")
 
 
 def test_partial_allowed_keeps_the_numbers_in_stock() -> None:
@@ -140,7 +148,7 @@ def test_partial_allowed_keeps_the_numbers_in_stock() -> None:
     assert order.status == "PARTIAL"
     assert (order.completed, order.failed) == ([AUSTIN[0]], [AUSTIN[1]])
     assert AUSTIN[0] not in inventory
-    assert order.history[-1] == (T1, "PARTIAL", "1 out of 2 numbers ordered")
+    assert order.history[-1] == HistoryEntry(T1, "PARTIAL", "1 out of 2 numbers ordered")
     assert step.notices[0].numbers == (AUSTIN[0],)
 
 
@@ -232,7 +240,7 @@ def test_closing_a_backorder(partial: bool, status: str) -> None:
     assert order.status == status
     assert order.errors == [(5521, "Backorder closed before all numbers were allocated", None)]
     assert (order.modified, order.completed_at) == (T2, T2)
-    assert order.history[-1] == (T2, status, "Order closed by customer")
+    assert order.history[-1] == HistoryEntry(T2, status, "Order closed by customer")
     (notice,) = step.notices
     assert notice.status == status
     if status == "FAILED":
@@ -244,3 +252,34 @@ def test_only_a_backorder_closes() -> None:
     with pytest.raises(ValueError, match="only BACKORDERED closes"):
         close(order, now=T1)
     assert order.status == "RECEIVED"
+
+
+@pytest.mark.parametrize("final", [False, True])
+def test_an_update_keeps_the_status_and_notes_the_change(final: bool) -> None:
+    """Name and customer order id change in any status; the history says so, later notices
+    carry the new id, and the status (hence no notification) stays."""
+    order = by_area_code(3, partial=True, backorder=True)
+    process(order, stock(), now=T1)
+    if final:
+        close(order, now=T1)
+    status = order.status
+    update(order, name="renamed", customer_order_id="mine-2", now=T2)
+    assert (order.name, order.customer_order_id, order.status) == ("renamed", "mine-2", status)
+    assert order.modified == T2
+    before = '""'  # none before; the specification's example writes an empty one so
+    assert order.history[-1] == HistoryEntry(
+        T2,
+        status,
+        "Order updated: Name set to 'renamed', CustomerOrderId set to 'mine-2'",
+        ("Name : test order --> renamed", f"CustomerOrderId : {before} --> mine-2"),
+    )
+    assert notice(order).customer_order_id == "mine-2"
+
+
+def test_an_update_of_the_name_alone_keeps_the_customer_order_id() -> None:
+    order = by_numbers(AUSTIN[0])
+    update(order, name="renamed", customer_order_id=None, now=T1)
+    assert (order.name, order.customer_order_id) == ("renamed", "mine-1")
+    assert order.history[-1] == HistoryEntry(
+        T1, "RECEIVED", "Order updated: Name set to 'renamed'", ("Name : test order --> renamed",)
+    )

@@ -390,6 +390,15 @@ def test_close_order_body() -> None:
     assert _parsed(codec.encode_close_order()) == {"Order": {"CloseOrder": "true"}}
 
 
+def test_order_update_body() -> None:
+    """An update sends Name then CustomerOrderId, each only when given, and no CloseOrder."""
+    both = codec.encode_order_update(name="a & b", customer_order_id="c-1")
+    assert _parsed(both) == {"Order": {"Name": "a & b", "CustomerOrderId": "c-1"}}
+    assert list(_parsed(both)["Order"]) == ["Name", "CustomerOrderId"]
+    name_only = codec.encode_order_update(name="a", customer_order_id=None)
+    assert _parsed(name_only) == {"Order": {"Name": "a"}}
+
+
 # ---------------------------------------------------------------- the codec's own structure
 
 PACKAGE = Path(bwnumbers.__file__).parent

@@ -49,6 +49,16 @@ async def account(
             yield client, emulator
 
 
+def refuse_emulator(args: argparse.Namespace, what: str) -> None:
+    """A fresh embedded emulator owns nothing, so *what* could only ever find nothing."""
+    if args.emulator:
+        raise UsageError(
+            f"{args.command} cannot use --emulator, since every run starts a fresh emulator "
+            f"that holds no {what}: run `bwnumbers emulator` in another terminal, paste the "
+            f"export line it prints, and run {args.command} without --emulator."
+        )
+
+
 def _client_from_env(args: argparse.Namespace) -> NumbersClient:
     # The Basic deprecation is for people here, not a Python warning with a file and line.
     with warnings.catch_warnings(record=True) as caught:
@@ -105,12 +115,7 @@ def _print_table(rows: Sequence[Sequence[str]]) -> None:
 
 async def order_status(args: argparse.Namespace) -> int:
     """``bwnumbers order-status ID`` or ``--customer-order-id X``: the order and its outcome."""
-    if args.emulator:
-        raise UsageError(
-            "order-status cannot use --emulator, since every run starts a fresh emulator that "
-            "holds no orders: run `bwnumbers emulator` in another terminal, paste the export "
-            "line it prints, and run order-status (and order) without --emulator."
-        )
+    refuse_emulator(args, "orders")
     async with account(args) as (client, _):
         if args.order_id is not None:
             details = await client.get_order(args.order_id)

@@ -18,24 +18,14 @@ from bwnumbers._client import NumbersClient
 from bwnumbers._exceptions import BWNumbersError, OrderTimeoutError
 from bwnumbers._status import StatusUpdate
 
-from ._account import account
-from ._exit_codes import UsageError, exit_code_for
+from ._account import account, refuse_emulator
+from ._exit_codes import exit_code_for
 from ._output import note
+from ._parser import LIST_FILTERS
 
-__all__ = ["LIST_FILTERS", "list_numbers", "release", "reserve", "unreserve"]
+__all__ = ["list_numbers", "release", "reserve", "unreserve"]
 
 #: The in-service filters of ``bwnumbers list``: flag dest -> the SDK keyword.
-LIST_FILTERS = ("area_code", "npa_nxx", "lata", "state", "rate_center")
-
-
-def refuse_emulator(args: argparse.Namespace, what: str) -> None:
-    """A fresh embedded emulator owns nothing, so *what* could only ever find nothing."""
-    if args.emulator:
-        raise UsageError(
-            f"{args.command} cannot use --emulator, since every run starts a fresh emulator "
-            f"that holds no {what}: run `bwnumbers emulator` in another terminal, paste the "
-            f"export line it prints, and run {args.command} without --emulator."
-        )
 
 
 def _print_json(rows: Sequence[object]) -> None:

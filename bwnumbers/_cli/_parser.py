@@ -21,6 +21,9 @@ from ._exit_codes import HELP as EXIT_CODES_HELP
 # back to flags (see _flags.py).
 
 #: Search flags and the SDK keyword each sets.
+LIST_FILTERS = ("area_code", "npa_nxx", "lata", "state", "rate_center")
+"""The search options ``bwnumbers list`` filters in-service numbers by (Bandwidth's names)."""
+
 SEARCH_OPTIONS = (
     ("--area-code", "area_code", "3 digits, e.g. 540"),
     ("--npa-nxx", "npa_nxx", "6 digits, e.g. 540551"),
@@ -392,7 +395,7 @@ def _list(commands: argparse._SubParsersAction[Parser]) -> Parser:
     listing.add_argument("--emulator", action="store_true", help=argparse.SUPPRESS)
     _json_flag(listing)
     for flag, name, text in SEARCH_OPTIONS:
-        if name in ("area_code", "npa_nxx", "lata", "state", "rate_center"):
+        if name in LIST_FILTERS:
             listing.add_argument(flag, dest=name, help=text)
     return listing
 

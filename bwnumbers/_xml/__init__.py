@@ -42,7 +42,13 @@ from ._disconnects import (
     encode_disconnect,
     is_bare_links,
 )
-from ._encode import encode_close_order, encode_order, encode_subscription, redact
+from ._encode import (
+    encode_close_order,
+    encode_order,
+    encode_order_update,
+    encode_subscription,
+    redact,
+)
 from ._notification import parse_notification
 
 __all__ = [
@@ -60,6 +66,7 @@ __all__ = [
     "encode_close_order",
     "encode_disconnect",
     "encode_order",
+    "encode_order_update",
     "encode_subscription",
     "is_bare_links",
     "parse_notification",

@@ -49,22 +49,43 @@ def _xml_bool(value: bool) -> str:
 
 def encode_subscription(
     *,
-    url: str,
-    expiry: int,
+    url: str | None = None,
+    expiry: int | None = None,
     username: str | None = None,
     password: str | None = None,
-    order_type: str = "orders",
+    order_type: str | None = "orders",
     order_id: str | None = None,
+    event_type: str | None = None,
+    email: str | None = None,
+    digest: str | None = None,
+    number_format: str | None = None,
 ) -> bytes:
-    """The ``<Subscription>`` body of ``POST``/``PUT /subscriptions``."""
-    callback: dict[str, Any] = {"URL": url, "Expiry": str(expiry)}
+    """The ``<Subscription>`` body of ``POST``/``PUT /subscriptions``.
+
+    In the element order of Bandwidth's examples: ``OrderType`` (with ``OrderId``) or
+    ``EventType``, then ``CallbackSubscription`` (``URL``, ``Expiry``, ``CallbackCredentials``,
+    ``NumberFormat``) for a *url*, or ``EmailSubscription`` (``Email``, ``DigestRequested``)
+    for an *email*. Arguments are sent as given: the client checks them first.
+    """
+    content: dict[str, Any] = {}
+    if event_type is not None:
+        content["EventType"] = event_type
+    elif order_type is not None:
+        content["OrderType"] = order_type
+    if order_id is not None:
+        content["OrderId"] = order_id
+    if email is not None:
+        content["EmailSubscription"] = {"Email": email, "DigestRequested": digest or "NONE"}
+        return _document("Subscription", content)
+    callback: dict[str, Any] = {"URL": url}
+    if expiry is not None:
+        callback["Expiry"] = str(expiry)
     if username is not None and password is not None:
         callback["CallbackCredentials"] = {
             "BasicAuthentication": {"Username": username, "Password": password}
         }
-    content: dict[str, Any] = {"OrderType": order_type}
-    if order_id is not None:
-        content["OrderId"] = order_id
+    if number_format is not None:
+        callback["NumberFormat"] = number_format
     content["CallbackSubscription"] = callback
     return _document("Subscription", content)
 
@@ -111,6 +132,17 @@ def encode_order(request: OrderRequest) -> bytes:
 def encode_close_order() -> bytes:
     """The body of ``PUT /orders/{id}`` that closes a backordered order."""
     return _document("Order", {"CloseOrder": "true"})
+
+
+def encode_order_update(*, name: str | None, customer_order_id: str | None) -> bytes:
+    """The body of ``PUT /orders/{id}`` that renames an order or changes its customer order id
+    (``None``: not sent, so unchanged), in the order of Bandwidth's ``OrderUpdate`` example."""
+    content: dict[str, Any] = {}
+    if name is not None:
+        content["Name"] = name
+    if customer_order_id is not None:
+        content["CustomerOrderId"] = customer_order_id
+    return _document("Order", content)
 
 
 def redact(body: bytes) -> str:

@@ -66,6 +66,9 @@ RESET_HEADERS: Final[tuple[ResetHeader, ...]] = get_args(ResetHeader)
 ACCOUNT_ROOT: Final = "/api/accounts/{account_id}"
 """The route template every account-scoped API route starts with."""
 
+_SPEC_ROOT: Final = "/api/v1/"
+"""The specification's root, which the emulator also answers below (``_emulator/_http.py``)."""
+
 # Keyed by method and route *template*, so that GET /orders/{id} (never limited) cannot be
 # mistaken for POST /orders or PUT /orders/{id}, whatever the id looks like.
 _ENDPOINTS: Final[Mapping[tuple[str, str], Group]] = types.MappingProxyType({
@@ -290,6 +293,8 @@ def group_of(method: str, template: str | None) -> Group | None:
     """
     if template is None:
         return None
+    if template.startswith(_SPEC_ROOT):  # the same route below /api/v1 is in the same group
+        template = "/api/" + template.removeprefix(_SPEC_ROOT)
     method = method.upper()
     return _ENDPOINTS.get(("GET" if method == "HEAD" else method, template))
 

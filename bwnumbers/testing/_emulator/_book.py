@@ -95,6 +95,13 @@ class OrderBook:
         finally:
             self._busy.discard(order.id)
 
+    def update(
+        self, order: orders.Order, *, name: str | None, customer_order_id: str | None
+    ) -> None:
+        """Rename *order* and/or change its customer order id (``None``: unchanged)."""
+        orders.update(order, name=name, customer_order_id=customer_order_id, now=now())
+        log.info("Order %s updated (%s)", order.id, order.customer_order_id)
+
     async def close(self, order: orders.Order) -> None:
         """Close a BACKORDERED *order* and announce it."""
         step = orders.close(order, now=now())

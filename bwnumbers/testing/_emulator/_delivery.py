@@ -103,13 +103,15 @@ class Notifier:
             await asyncio.sleep(self._context.faults.callback_delay)
         session = self.session
         assert session is not None
+        url = subscription.url
+        assert url is not None  # targets() chooses callback subscriptions only
         headers = {"Content-Type": "application/xml; charset=utf-8"}
 
         async def post(authorization: str | None = None) -> tuple[int, str, str]:
             # A header, not aiohttp.BasicAuth, which aiohttp 3.14 deprecates (a warning per call).
             sent = headers if authorization is None else {**headers, "Authorization": authorization}
             async with session.post(
-                subscription.url,
+                url,
                 data=body,
                 headers=sent,
                 timeout=aiohttp.ClientTimeout(total=10),

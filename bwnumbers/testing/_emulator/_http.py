@@ -26,6 +26,7 @@ from bwnumbers.testing._tokens import TOKEN_PATH, TokenIssuer
 from ._context import Context
 
 __all__ = [
+    "API_ROOTS",
     "XML",
     "Guard",
     "Refusal",
@@ -39,6 +40,11 @@ __all__ = [
 log = logging.getLogger("bwnumbers.emulator")
 
 XML = "application/xml"
+
+API_ROOTS = ("/api", "/api/v1")
+"""Where the API answers: below ``/api`` (the root clients have always been given) and below
+``/api/v1``, the server URL of Bandwidth's published specification
+(``https://dashboard.bandwidth.com/api/v1``). Both serve the same routes and the same state."""
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -79,9 +85,17 @@ async def read_xml(request: web.Request, root: str, refusal: Callable[[str], Ref
         raise refusal(str(exc)) from None
 
 
+def api_root(request: web.Request) -> str:
+    """The root of :data:`API_ROOTS` that *request* came in below."""
+    return next(
+        (root for root in reversed(API_ROOTS) if request.path.startswith(f"{root}/")), "/api"
+    )
+
+
 def location(request: web.Request, account_id: str, kind: str, item_id: str) -> str:
-    """The ``Location`` of a created item, on the host and scheme the client used."""
-    return f"{request.scheme}://{request.host}/api/accounts/{account_id}/{kind}/{item_id}"
+    """The ``Location`` of a created item, on the scheme, host and API root the client used."""
+    root = api_root(request)
+    return f"{request.scheme}://{request.host}{root}/accounts/{account_id}/{kind}/{item_id}"
 
 
 def links(request: web.Request, *, size: int, first: str, next_page: str | None) -> wire.Node:

@@ -79,12 +79,12 @@ class InventoryRoutes:
         self._inventory = inventory
         self._book = book
 
-    def add_routes(self, router: web.UrlDispatcher, prefix: str) -> None:
+    def add_routes(self, router: web.UrlDispatcher, prefix: str, *, api_root: str) -> None:
         router.add_get(f"{prefix}/inserviceNumbers", self._list)
         router.add_get(f"{prefix}/inserviceNumbers/totals", self._totals)
         router.add_get(f"{prefix}/inserviceNumbers/{{tn}}", self._one)
         router.add_get(f"{prefix}/orders/{{id}}/tns", self._order_numbers)
-        router.add_get("/api/tns/{tn}", self._details)
+        router.add_get(f"{api_root}/tns/{{tn}}", self._details)
 
     # ------------------------------------------------------------------ in service
 

@@ -12,7 +12,8 @@ its API reference, https://dev.bandwidth.com/apis/numbers/ :
   is such a number (5005 assumed: Bandwidth documents no code), see :mod:`._numbers`;
 - an order by criteria is COMPLETE, BACKORDERED (5520, when ``BackOrderRequested``), PARTIAL
   (5017) or FAILED (5018); a BACKORDERED order is tried again when numbers arrive, and closing
-  it makes it PARTIAL or FAILED (5521).
+  it makes it PARTIAL or FAILED (5521);
+- an order's name and customer order id can be changed in any status (:func:`update`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,18 @@ from bwnumbers.testing._inventory import Inventory
 
 from ._numbers import NumberStates
 
-__all__ = ["FINAL", "Notice", "Order", "SearchObserver", "Step", "close", "notice", "process"]
+__all__ = [
+    "FINAL",
+    "HistoryEntry",
+    "Notice",
+    "Order",
+    "SearchObserver",
+    "Step",
+    "close",
+    "notice",
+    "process",
+    "update",
+]
 
 FINAL = frozenset({"COMPLETE", "PARTIAL", "FAILED"})
 """The statuses an order never leaves."""
@@ -36,6 +48,16 @@ _UNAVAILABLE = "The telephone number is unavailable for ordering"
 
 SearchObserver = Callable[[Criteria, int, int], None]
 """Told ``(criteria, wanted, found)`` before an order by criteria takes its numbers."""
+
+
+@attrs.frozen
+class HistoryEntry:
+    """One entry of an order's history: when, the status then, a note, and what changed."""
+
+    at: dt.datetime
+    status: str
+    note: str
+    differences: tuple[str, ...] = ()
 
 
 @attrs.define(kw_only=True)
@@ -55,17 +77,21 @@ class Order:
     criteria: Criteria | None
     created: dt.datetime
     reservation_ids: tuple[str, ...] = ()
+    tn_attributes: tuple[str, ...] | None = None
+    """The ``TnAttributes`` sent: ``None`` when the order had no such element."""
+    peer_id_sent: bool = True
+    """Whether the request named the SIP peer (else *peer_id* is the site's default)."""
     status: str = "RECEIVED"
     modified: dt.datetime | None = None
     completed_at: dt.datetime | None = None
     completed: list[str] = attrs.Factory(list)
     failed: list[str] = attrs.Factory(list)
     errors: list[tuple[int, str, str | None]] = attrs.Factory(list)
-    history: list[tuple[dt.datetime, str, str]] = attrs.Factory(list)
+    history: list[HistoryEntry] = attrs.Factory(list)
 
     def __attrs_post_init__(self) -> None:
         if not self.history:
-            self.history.append((self.created, "RECEIVED", "Order received"))
+            self.history.append(HistoryEntry(self.created, "RECEIVED", "Order received"))
 
     @property
     def quantity(self) -> int:
@@ -126,7 +152,7 @@ def process(
         "FAILED": "Order failed",
         "BACKORDERED": "Order backordered - awaiting additional numbers",
     }.get(order.status, order.status)
-    order.history.append((now, order.status, note))
+    order.history.append(HistoryEntry(now, order.status, note))
     if order.status == previous:
         return Step(changed=False)
     return Step(changed=True, notices=(notice(order),))
@@ -143,8 +169,42 @@ def close(order: Order, *, now: dt.datetime) -> Step:
     order.status = "PARTIAL" if order.completed else "FAILED"
     order.errors = [(5521, "Backorder closed before all numbers were allocated", None)]
     order.modified = order.completed_at = now
-    order.history.append((now, order.status, "Order closed by customer"))
+    order.history.append(HistoryEntry(now, order.status, "Order closed by customer"))
     return Step(changed=True, notices=(notice(order),))
+
+
+def update(
+    order: Order, *, name: str | None, customer_order_id: str | None, now: dt.datetime
+) -> None:
+    """Give *order* a new *name* and/or *customer_order_id* (``None``: unchanged), at *now*.
+
+    Bandwidth says these fields are modifiable while an order is backordered and documents no
+    refusal for other statuses, so any status is assumed to allow it. The status stays, so no
+    notification is sent; the change is a note in the order's history, and later
+    notifications carry the new customer order id.
+    """
+    changes = []
+    differences = []
+    if name is not None:
+        differences.append(_difference("Name", order.name, name))
+        order.name = name
+        changes.append(f"Name set to {name!r}")
+    if customer_order_id is not None:
+        differences.append(
+            _difference("CustomerOrderId", order.customer_order_id, customer_order_id)
+        )
+        order.customer_order_id = customer_order_id
+        changes.append(f"CustomerOrderId set to {customer_order_id!r}")
+    order.modified = now
+    note = "Order updated: " + ", ".join(changes)
+    order.history.append(HistoryEntry(now, order.status, note, tuple(differences)))
+
+
+def _difference(field: str, old: str | None, new: str) -> str:
+    """A history ``<Difference>`` as the specification's example writes one:
+    ``CustomerOrderId : "" --> hello`` (an empty value as ``""``)."""
+    shown = old or '""'
+    return f"{field} : {shown} --> {new}"
 
 
 def notice(order: Order) -> Notice:

@@ -63,11 +63,11 @@ class ReservationRoutes:
         self._context = context
         self._numbers = numbers
 
-    def add_routes(self, router: web.UrlDispatcher, prefix: str) -> None:
+    def add_routes(self, router: web.UrlDispatcher, prefix: str, *, api_root: str) -> None:
         router.add_post(f"{prefix}/{RESERVATION}", self._create)
         router.add_get(f"{prefix}/{RESERVATION}/{{id}}", self._get)
         router.add_delete(f"{prefix}/{RESERVATION}/{{id}}", self._delete)
-        router.add_get(f"/api/tns/{{tn}}/{RESERVATION}", self._by_number)
+        router.add_get(f"{api_root}/tns/{{tn}}/{RESERVATION}", self._by_number)
 
     async def _create(self, request: web.Request) -> web.Response:
         node = await read_xml(request, "Reservation", _invalid)

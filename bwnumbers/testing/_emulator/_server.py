@@ -37,7 +37,7 @@ from ._context import Context
 from ._controls import NumberControls
 from ._delivery import Delivery, Notifier
 from ._disconnect_routes import DisconnectRoutes
-from ._http import Guard
+from ._http import API_ROOTS, Guard
 from ._inventory_routes import InventoryRoutes
 from ._numbers import NumberStates
 from ._order_listing import OrderListing
@@ -147,6 +147,7 @@ class BandwidthEmulator(NumberControls, StartStop):
     .. versionadded:: 0.2 *reservation_lifetime*, *aging_period*, :meth:`reserve_elsewhere`;
        reservations, disconnects, in-service numbers and ``/tns/{tn}``.
     .. versionchanged:: 0.2 :attr:`faults` takes only a :class:`Faults` (else ValidationError).
+    .. versionchanged:: 0.3 the API answers below ``/api/v1`` too.
     """
 
     def __init__(
@@ -227,6 +228,10 @@ class BandwidthEmulator(NumberControls, StartStop):
     @property
     def base_url(self) -> str:
         """The API root to give a client, e.g. ``http://127.0.0.1:54321/api``.
+
+        The same API also answers below ``/api/v1`` (``http://127.0.0.1:54321/api/v1``), the
+        server URL of Bandwidth's published specification, with the same state, rate limits and
+        ``Location`` headers on the root the request used.
 
         When the emulator listens on every interface (``host="0.0.0.0"`` or ``"::"``), the URL
         names the loopback address instead, since nothing can connect to ``0.0.0.0``.
@@ -414,15 +419,20 @@ class BandwidthEmulator(NumberControls, StartStop):
 
     def _build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._guard.middleware], client_max_size=1024**2)
-        prefix = ratelimit.ACCOUNT_ROOT
-        SearchRoutes(self.inventory, self._dry_stock).add_routes(app.router, prefix)
-        self._subscriptions.add_routes(app.router, prefix)
-        OrderRoutes(self._context, self._book, self._sites).add_routes(app.router, prefix)
-        OrderListing(self._context, self._book, self.inventory).add_routes(app.router, prefix)
-        ReservationRoutes(self._context, self._numbers).add_routes(app.router, prefix)
-        self._disconnects.add_routes(app.router, prefix)
-        routes = InventoryRoutes(self._context, self._numbers, self.inventory, self._book)
-        routes.add_routes(app.router, prefix)
+        search = SearchRoutes(self.inventory, self._dry_stock)
+        orders = OrderRoutes(self._context, self._book, self._sites)
+        listing = OrderListing(self._context, self._book, self.inventory)
+        reservations = ReservationRoutes(self._context, self._numbers)
+        inventory = InventoryRoutes(self._context, self._numbers, self.inventory, self._book)
+        for root in API_ROOTS:
+            prefix = f"{root}/accounts/{{account_id}}"
+            search.add_routes(app.router, prefix)
+            self._subscriptions.add_routes(app.router, prefix)
+            orders.add_routes(app.router, prefix)
+            listing.add_routes(app.router, prefix)
+            reservations.add_routes(app.router, prefix, api_root=root)
+            self._disconnects.add_routes(app.router, prefix)
+            inventory.add_routes(app.router, prefix, api_root=root)
         app.router.add_route("*", TOKEN_PATH, self._token)
         app.on_shutdown.append(self._tokens.release)
         return app

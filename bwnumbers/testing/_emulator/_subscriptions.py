@@ -1,13 +1,16 @@
 """Subscriptions: where and how the emulator sends an order type's notifications.
 
 The routes and their errors follow Bandwidth's subscriptions API,
-https://dev.bandwidth.com/docs/account/subscriptions-2 .
+https://dev.bandwidth.com/docs/account/subscriptions-2 ; the body rules live in
+``_subscription_fields``. Only callback subscriptions to an order type get ``<Notification>``
+callbacks: the emulator sends no email (email subscriptions are stored and listed, nothing
+more) and raises no events (``MESSAGING_LOST`` subscriptions are stored and listed too).
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
+import math
 
 import attrs
 from aiohttp import web
@@ -16,77 +19,61 @@ from bwnumbers.testing import _wire as wire
 
 from ._context import Context
 from ._http import Refusal, location, read_xml, xml_response
+from ._subscription_fields import SubscriptionFields, error, read_fields
 
 __all__ = ["Subscription", "SubscriptionRoutes"]
-
-_ORDER_TYPES = frozenset({
-    "portins", "orders", "portouts", "disconnects", "dldas", "lsrorders", "e911s", "tnoptions",
-    "externalTns", "lidb", "bulkPortins", "importtnorders", "removeImportedTnOrders", "csrs",
-    "emergencyNotificationGroup", "emergencyEndpointGroup", "tollfreePortingValidations",
-})  # fmt: skip
 
 
 @attrs.define(kw_only=True)
 class Subscription:
-    """One subscription; *status* is the outcome of its latest notification."""
+    """One subscription; *status* is the outcome of its latest notification.
+
+    *url* is where notifications go, *url_as_sent* what a GET echoes (Bandwidth's examples
+    quote it); email subscriptions have *email* and *digest* instead, and never expire.
+    """
 
     id: str
-    order_type: str
-    order_id: str | None
-    url: str
-    expires_at: float
-    username: str | None
-    password: str | None = attrs.field(repr=False)
+    order_type: str | None = None
+    order_id: str | None = None
+    url: str | None = None
+    expires_at: float = math.inf
+    username: str | None = None
+    password: str | None = attrs.field(default=None, repr=False)
     status: str = "READY"
+    event_type: str | None = None
+    url_as_sent: str | None = None
+    number_format: str | None = None
+    email: str | None = None
+    digest: str | None = None
 
+    @property
+    def target(self) -> tuple[str | None, ...]:
+        """What makes two subscriptions duplicates, as :attr:`SubscriptionFields.target`."""
+        return (self.order_type, self.event_type, self.order_id, self.url, self.email)
 
-def _error(status: int, code: int, description: str) -> Refusal:
-    return Refusal(status, wire.response_status("SubscriptionsResponse", code, description))
+    def assign(self, fields: SubscriptionFields) -> None:
+        """Take every field of a ``POST``/``PUT`` body (a ``PUT`` overwrites them all)."""
+        expires_at = math.inf
+        if fields.expiry is not None:
+            expires_at = asyncio.get_running_loop().time() + fields.expiry
+        self.order_type = fields.order_type
+        self.event_type = fields.event_type
+        self.order_id = fields.order_id
+        self.url = fields.url
+        self.url_as_sent = fields.url_as_sent
+        self.expires_at = expires_at
+        self.username = fields.username
+        self.password = fields.password
+        self.number_format = fields.number_format
+        self.email = fields.email
+        self.digest = fields.digest
 
 
 def _refusal(message: str) -> Refusal:
-    return _error(400, 14501, f"Subscription object is invalid: {message}")
+    return error(400, 14501, f"Subscription object is invalid: {message}")
 
 
-def _fields(node: wire.Node) -> dict[str, object]:
-    order_type = wire.text(node, "OrderType")
-    if order_type is None:
-        raise _error(400, 14508, "OrderType or EventType should be specified.")
-    if order_type not in _ORDER_TYPES:
-        raise _error(400, 14500, "Incorrect order type.")
-    callback = node.find("CallbackSubscription")
-    if callback is None:
-        raise _error(400, 14501, "Subscription object is invalid")
-    url = wire.text(callback, "URL")
-    if url is None:
-        raise _error(400, 14503, "Callback URL is empty")
-    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
-        raise _error(400, 14506, "Callback URL is invalid")
-    expiry_text = wire.text(callback, "Expiry") or "86400"
-    if not expiry_text.isdigit() or int(expiry_text) <= 0:
-        raise _error(404, 14501, "Subscription expiry is invalid")
-    auth = callback.find("CallbackCredentials/BasicAuthentication")
-    username = password = None
-    if auth is not None:
-        username = wire.text(auth, "Username")
-        password = wire.text(auth, "Password")
-        if not username or not password:
-            raise _error(
-                400,
-                14505,
-                "Basic authentication must contain both a non-blank username and password",
-            )
-    return {
-        "order_type": order_type,
-        "order_id": wire.text(node, "OrderId"),
-        "url": url,
-        "expires_at": asyncio.get_running_loop().time() + int(expiry_text),
-        "username": username,
-        "password": password,
-    }
-
-
-def _node(s: Subscription) -> wire.Node:
+def _callback_node(s: Subscription) -> wire.Node:
     remaining = max(0, int(s.expires_at - asyncio.get_running_loop().time()))
     credentials = None
     if s.username:
@@ -94,18 +81,34 @@ def _node(s: Subscription) -> wire.Node:
             "CallbackCredentials",
             wire.element("BasicAuthentication", wire.element("Username", text=s.username)),
         )
+    # The password and any PublicKey are never echoed; NumberFormat comes after the
+    # credentials, as in Bandwidth's list example.
+    return wire.element(
+        "CallbackSubscription",
+        wire.element("URL", text=s.url_as_sent),
+        wire.element("Expiry", text=remaining),
+        wire.element("Status", text=s.status),
+        credentials,
+        wire.optional("NumberFormat", s.number_format),
+    )
+
+
+def _node(s: Subscription) -> wire.Node:
+    if s.email is not None:
+        delivery = wire.element(
+            "EmailSubscription",
+            wire.element("Email", text=s.email),
+            wire.element("DigestRequested", text=s.digest),
+        )
+    else:
+        delivery = _callback_node(s)
     return wire.element(
         "Subscription",
         wire.element("SubscriptionId", text=s.id),
-        wire.element("OrderType", text=s.order_type),
+        wire.optional("OrderType", s.order_type),
+        wire.optional("EventType", s.event_type),
         wire.optional("OrderId", s.order_id),
-        wire.element(
-            "CallbackSubscription",
-            wire.element("URL", text=s.url),
-            wire.element("Expiry", text=remaining),
-            wire.element("Status", text=s.status),
-            credentials,
-        ),
+        delivery,
     )
 
 
@@ -124,21 +127,27 @@ class SubscriptionRoutes:
         router.add_delete(f"{prefix}/subscriptions/{{id}}", self._delete)
 
     def targets(self, order_type: str, order_id: str, now: float) -> list[Subscription]:
-        """The unexpired subscriptions that want notifications about this order."""
+        """The unexpired callback subscriptions that want notifications about this order.
+
+        Email subscriptions get none (the emulator sends no email), event subscriptions
+        neither (a ``MESSAGING_LOST`` event is no order notification).
+        """
         return [
             s
             for s in self.subscriptions.values()
-            if s.order_type == order_type and s.order_id in (None, order_id) and s.expires_at > now
+            if s.url is not None
+            and s.event_type is None
+            and s.order_type == order_type
+            and s.order_id in (None, order_id)
+            and s.expires_at > now
         ]
 
     async def _create(self, request: web.Request) -> web.Response:
-        fields = _fields(await read_xml(request, "Subscription", _refusal))
-        for existing in self.subscriptions.values():
-            if (existing.order_type, existing.order_id, existing.url) == (
-                fields["order_type"], fields["order_id"], fields["url"],
-            ):  # fmt: skip
-                raise _error(409, 16008, "Duplicate subscription already exists")
-        subscription = Subscription(id=self._context.new_id(), **fields)  # type: ignore[arg-type]
+        fields = read_fields(await read_xml(request, "Subscription", _refusal))
+        if any(existing.target == fields.target for existing in self.subscriptions.values()):
+            raise error(409, 16008, "Duplicate subscription already exists")
+        subscription = Subscription(id=self._context.new_id())
+        subscription.assign(fields)
         self.subscriptions[subscription.id] = subscription
         where = location(request, self._context.account_id, "subscriptions", subscription.id)
         return web.Response(status=201, headers={"Location": where})
@@ -146,7 +155,7 @@ class SubscriptionRoutes:
     def _find(self, request: web.Request) -> Subscription:
         subscription = self.subscriptions.get(request.match_info["id"])
         if subscription is None:
-            raise _error(
+            raise error(
                 404,
                 16000,
                 f"Subscription {request.match_info['id']} not found for accountId "
@@ -170,9 +179,7 @@ class SubscriptionRoutes:
 
     async def _update(self, request: web.Request) -> web.Response:
         subscription = self._find(request)
-        node = await read_xml(request, "Subscription", _refusal)
-        for name, value in _fields(node).items():
-            setattr(subscription, name, value)
+        subscription.assign(read_fields(await read_xml(request, "Subscription", _refusal)))
         return web.Response(status=200)
 
     async def _delete(self, request: web.Request) -> web.Response:
