@@ -159,11 +159,18 @@ async def test_filters_are_kept_on_the_next_pages(
 async def test_a_page_order_that_does_not_match_still_marks_the_place(
     client: NumbersClient, bandwidth_emulator: BandwidthEmulator, listing: Listing
 ) -> None:
-    """A page that starts at an order no longer matching (its status changed, say) starts at
-    the next matching order placed after it."""
-    placed = await place(client, bandwidth_emulator, ["a", "b", "a", "b"])
+    """A page that starts at an order no longer matching (renamed between two pages, or an
+    order of another customer order id) starts at the next matching order placed after it."""
+    placed = await place(client, bandwidth_emulator, ["a", "b", "a", "b", "a"])
     _, root = await listing.get({"customerOrderId": "a", "page": placed[1], "size": "5"})
-    assert row_ids(root) == [placed[2]]
+    assert row_ids(root) == [placed[2], placed[4]]
+    _, first = await listing.get({"customerOrderId": "a", "page": "1", "size": "1"})
+    following = link(first, "next")
+    assert following is not None
+    assert query(following)["page"] == placed[2]
+    await client.update_order(placed[2], customer_order_id="renamed")  # between two pages
+    _, second = await listing.get(url=following)
+    assert (total(second), row_ids(second)) == (2, [placed[4]])
 
 
 async def test_the_specs_example_query_is_answered(
