@@ -22,14 +22,13 @@ from . import _disconnects as disconnects
 from ._book import now
 from ._context import Context
 from ._delivery import Notifier
-from ._http import Refusal, links, location, read_xml, xml_response
+from ._http import Refusal, links, location, query_day, read_xml, xml_response
 from ._numbers import NumberStates
 
 __all__ = ["DisconnectRoutes"]
 
 _CUSTOMER_ORDER_ID = re.compile(r"[A-Za-z0-9\- ]{1,40}")
 _TN = re.compile(r"\d{10}")
-_DATE = re.compile(r"(\d{2}|\d{4})-(\d{2})-(\d{2})")
 _MODES = {"normal": "normal", "purge": "purge", "soft-remove": "soft-remove"}
 _PROTECTED = frozenset({"TRUE", "FALSE", "UNCHANGED"})
 _STATUSES = frozenset({"RECEIVED", "COMPLETE", "PARTIAL", "FAILED"})
@@ -57,12 +56,8 @@ def _list_date(moment: dt.datetime, *, millis: bool) -> str:
 
 
 def _day(text: str, name: str) -> dt.date:
-    found = _DATE.fullmatch(text)
-    if found is None:
-        raise _error(15501, f"The {name} {text} is invalid; use yy-mm-dd")
-    year, month, day = (int(part) for part in found.groups())
     try:
-        return dt.date(year + 2000 if year < 100 else year, month, day)
+        return query_day(text)
     except ValueError:
         raise _error(15501, f"The {name} {text} is invalid; use yy-mm-dd") from None
 

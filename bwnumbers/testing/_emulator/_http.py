@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import datetime as dt
 import hmac
 import logging
+import re
 import urllib.parse
 from collections.abc import Awaitable, Callable
 
@@ -33,6 +35,7 @@ __all__ = [
     "links",
     "location",
     "order_error",
+    "query_day",
     "read_xml",
     "xml_response",
 ]
@@ -83,6 +86,23 @@ async def read_xml(request: web.Request, root: str, refusal: Callable[[str], Ref
         return wire.parse(await request.read(), root)
     except wire.BadXML as exc:
         raise refusal(str(exc)) from None
+
+
+_DAY = re.compile(r"(\d{2}|\d{4})-(\d{2})-(\d{2})")
+
+
+def query_day(text: str) -> dt.date:
+    """A date query parameter as Bandwidth's listings take it: ``YYYY-MM-DD``, or the
+    specification's ``YY-MM-DD`` (read as 20YY).
+
+    Raises:
+        ValueError: not such a date; each listing refuses it with its own error answer.
+    """
+    found = _DAY.fullmatch(text)
+    if found is None:
+        raise ValueError(text)
+    year, month, day = (int(part) for part in found.groups())
+    return dt.date(year + 2000 if year < 100 else year, month, day)
 
 
 def api_root(request: web.Request) -> str:

@@ -21,7 +21,7 @@ from bwnumbers.testing._inventory import Inventory
 
 from ._book import OrderBook, now
 from ._context import Context
-from ._http import Refusal, links, xml_response
+from ._http import Refusal, links, query_day, xml_response
 from ._numbers import DISCONNECT_ORDER, NEW_NUMBER_ORDER, NumberStates
 
 __all__ = ["InventoryRoutes"]
@@ -38,7 +38,6 @@ _FILTERS: dict[str, tuple[str, str]] = {
     "tier": ("tier", r"\d{1,2}"),
 }
 _PREFIXES = {"area_code": 3, "npa_nxx": 6, "npa_nxxx": 7}
-_DATE = re.compile(r"(\d{2}|\d{4})-(\d{2})-(\d{2})")
 _TN = re.compile(r"\d{10}")
 
 
@@ -47,12 +46,8 @@ def _bad(message: str) -> Refusal:
 
 
 def _day(text: str, name: str) -> dt.date:
-    found = _DATE.fullmatch(text)
     try:
-        if found is None:
-            raise ValueError(text)
-        year, month, day = (int(part) for part in found.groups())
-        return dt.date(year + 2000 if year < 100 else year, month, day)
+        return query_day(text)
     except ValueError:
         raise _bad(f"The {name} {text} is invalid; use yy-mm-dd") from None
 

@@ -21,7 +21,6 @@ are never that old.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import Counter
 from collections.abc import Iterable
 
@@ -33,7 +32,7 @@ from bwnumbers.testing._inventory import Inventory, NumberInfo
 from . import _orders as orders
 from ._book import OrderBook
 from ._context import Context
-from ._http import Refusal, links, order_error, xml_response
+from ._http import Refusal, links, order_error, query_day, xml_response
 
 __all__ = ["MAX_PAGE_SIZE", "OrderListing"]
 
@@ -41,16 +40,11 @@ MAX_PAGE_SIZE = 1000
 """The SPEC: "A maximum of 1,000 orders can be retrieved per request"."""
 
 _STATUSES = frozenset({"COMPLETE", "PARTIAL", "FAILED", "BACKORDERED"})
-_DATE = re.compile(r"(\d{2}|\d{4})-(\d{2})-(\d{2})")
 
 
 def _day(text: str, name: str) -> dt.date:
-    found = _DATE.fullmatch(text)
     try:
-        if found is None:
-            raise ValueError(text)
-        year, month, day = (int(part) for part in found.groups())
-        return dt.date(year + 2000 if year < 100 else year, month, day)
+        return query_day(text)
     except ValueError:
         raise order_error(400, 15501, f"The {name} {text} is invalid; use YYYY-MM-DD") from None
 
