@@ -162,6 +162,8 @@ def check(criteria: Criteria) -> None:
     present = criteria.present
     if not present:
         raise SearchFault(4010, "One of more required search parameters are null or empty")
+    # The specification's CombinedSearchAndOrderType example sends all three, though its own
+    # description calls them mutually exclusive: refused, as that description says.
     if len(present & {"area_code", "npa_nxx", "npa_nxxx"}) > 1:
         raise SearchFault(4010, "AreaCode, NpaNxx and NpaNxxX are mutually exclusive")
     for needs_state in ("rate_center", "city"):

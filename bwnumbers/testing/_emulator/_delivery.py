@@ -55,6 +55,8 @@ def render(notice: Notice, subscription: Subscription, *, customer_order_id: boo
                 "CustomerOrderId", notice.customer_order_id if customer_order_id else None
             ),
             wire.listing("CompletedTelephoneNumbers", "TelephoneNumber", notice.numbers),
+            # Not in the specification's callback schema, but in Bandwidth's webhook guide and
+            # read by clients: kept (tests/test_emulator_spec.py lists such contradictions).
             wire.element("LastModifiedDate", text=wire.timestamp(notice.modified)),
         )
     )

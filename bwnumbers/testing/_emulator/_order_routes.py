@@ -95,6 +95,8 @@ class OrderRoutes:
             "OrderResponse",
             wire.element("CompletedQuantity", text=len(order.completed)),
             wire.element("CreatedByUser", text=self._context.username),
+            # ErrorList, FailedNumbers and Summary are not in the specification's example or
+            # schema; Bandwidth's ordering guide shows them and its SDKs read them: kept.
             wire.error_list(order.errors),
             wire.listing("FailedNumbers", "FullNumber", order.failed),
             wire.element("LastModifiedDate", text=wire.timestamp(order.modified or order.created)),
