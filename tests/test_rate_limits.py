@@ -113,7 +113,9 @@ async def test_every_form_of_the_reset_header(header: str, least: float, most: f
 
 async def test_budget_running_out_at_the_gate_sends_nothing() -> None:
     """When the gate opens beyond the budget, RateLimitError comes at once and nothing is sent."""
-    limits = {"ORDER": RateLimit(per_window=1, window=30)}
+    # An hour-long window, as below: with 30 s, the two POSTs fell into two windows once in CI
+    # (epoch-aligned windows), and the second was accepted.
+    limits = {"ORDER": RateLimit(per_window=1, window=3600)}
     policy = RetryPolicy(rate_limit_budget=0.5)
     async with (
         BandwidthEmulator(rate_limits=limits) as emulator,
@@ -178,7 +180,7 @@ async def test_cancelled_waiters_leave_the_gate_consistent() -> None:
 
 async def test_clients_of_one_account_share_a_gate_and_release_it() -> None:
     """Two clients of one account see one gate; it is released when the last one closes."""
-    limits = {"ORDER": RateLimit(per_window=1, window=30)}
+    limits = {"ORDER": RateLimit(per_window=1, window=3600)}  # two POSTs in one window
     async with BandwidthEmulator(rate_limits=limits) as emulator:
         first = emulator.client(retry=RetryPolicy(rate_limit_budget=0.2))
         second = emulator.client()
