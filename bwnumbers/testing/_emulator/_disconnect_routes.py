@@ -22,7 +22,7 @@ from . import _disconnects as disconnects
 from ._book import now
 from ._context import Context
 from ._delivery import Notifier
-from ._http import Refusal, links, location, query_day, read_xml, xml_response
+from ._http import Refusal, listing_response, location, query_day, read_xml, xml_response
 from ._numbers import NumberStates
 
 __all__ = ["DisconnectRoutes"]
@@ -219,16 +219,13 @@ class DisconnectRoutes:
         if not rows:
             return web.Response(status=204)
         following = ids[start + size] if start + size < len(ids) else None
-        root = wire.element(
-            "ResponseSelectWrapper",
-            wire.element(
-                "ListOrderIdUserIdDate",
-                wire.element("TotalCount", text=len(chosen)),
-                links(request, size=size, first="1", next_page=following),
-                *(self._row(d) for d in rows),
-            ),
+        return listing_response(
+            request,
+            total=len(chosen),
+            size=size,
+            next_page=following,
+            rows=(self._row(d) for d in rows),
         )
-        return xml_response(wire.document(root))
 
     def _row(self, d: disconnects.Disconnect) -> wire.Node:
         # Like Bandwidth's rows: no CustomerOrderId, dates with hyphens in the time.

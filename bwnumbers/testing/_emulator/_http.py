@@ -17,7 +17,7 @@ import hmac
 import logging
 import re
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
@@ -33,6 +33,7 @@ __all__ = [
     "Guard",
     "Refusal",
     "links",
+    "listing_response",
     "location",
     "order_error",
     "query_day",
@@ -116,6 +117,29 @@ def location(request: web.Request, account_id: str, kind: str, item_id: str) -> 
     """The ``Location`` of a created item, on the scheme, host and API root the client used."""
     root = api_root(request)
     return f"{request.scheme}://{request.host}{root}/accounts/{account_id}/{kind}/{item_id}"
+
+
+def listing_response(
+    request: web.Request,
+    *,
+    total: int,
+    size: int,
+    next_page: str | None,
+    rows: Iterable[wire.Node],
+) -> web.Response:
+    """A page of an order-like listing (``GET /orders``, ``GET /disconnects``), as Bandwidth
+    writes both: ``ResponseSelectWrapper/ListOrderIdUserIdDate`` holding the ``TotalCount`` of
+    every match, the ``Links`` (first page ``"1"``) and the page's rows."""
+    root = wire.element(
+        "ResponseSelectWrapper",
+        wire.element(
+            "ListOrderIdUserIdDate",
+            wire.element("TotalCount", text=total),
+            links(request, size=size, first="1", next_page=next_page),
+            *rows,
+        ),
+    )
+    return xml_response(wire.document(root))
 
 
 def links(request: web.Request, *, size: int, first: str, next_page: str | None) -> wire.Node:

@@ -32,7 +32,7 @@ from bwnumbers.testing._inventory import Inventory, NumberInfo
 from . import _orders as orders
 from ._book import OrderBook
 from ._context import Context
-from ._http import Refusal, links, order_error, query_day, xml_response
+from ._http import Refusal, listing_response, order_error, query_day
 
 __all__ = ["MAX_PAGE_SIZE", "OrderListing"]
 
@@ -157,16 +157,13 @@ class OrderListing:
         start = self._start(request.query.get("page", "1"), chosen)
         rows = chosen[start : start + size]
         following = chosen[start + size].id if start + size < len(chosen) else None
-        root = wire.element(
-            "ResponseSelectWrapper",
-            wire.element(
-                "ListOrderIdUserIdDate",
-                wire.element("TotalCount", text=len(chosen)),
-                links(request, size=size, first="1", next_page=following),
-                *(self._row(o) for o in rows),
-            ),
+        return listing_response(
+            request,
+            total=len(chosen),
+            size=size,
+            next_page=following,
+            rows=(self._row(o) for o in rows),
         )
-        return xml_response(wire.document(root))
 
     def _row(self, o: orders.Order) -> wire.Node:
         known = (self._inventory.known(n) for n in o.completed)
