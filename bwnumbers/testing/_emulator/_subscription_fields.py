@@ -19,7 +19,7 @@ from bwnumbers.testing import _wire as wire
 
 from ._http import Refusal
 
-__all__ = ["EVENT_TYPES", "ORDER_TYPES", "SubscriptionFields", "error", "read_fields"]
+__all__ = ["EVENT_TYPES", "ORDER_TYPES", "SubscriptionFields", "error", "invalid", "read_fields"]
 
 ORDER_TYPES: Final = frozenset({
     "portins", "orders", "portouts", "disconnects", "dldas", "lsrorders", "e911s", "tnoptions",
@@ -65,7 +65,8 @@ def error(status: int, code: int, description: str) -> Refusal:
     return Refusal(status, wire.response_status("SubscriptionsResponse", code, description))
 
 
-def _invalid(detail: str) -> Refusal:
+def invalid(detail: str) -> Refusal:
+    """Bandwidth's 14501 "Subscription object is invalid", with what is wrong."""
     return error(400, 14501, f"Subscription object is invalid: {detail}")
 
 
@@ -99,7 +100,7 @@ def _target(node: wire.Node) -> _Target:
         raise error(400, 14507, f"Incorrect event type. Valid values: {', '.join(EVENT_TYPES)}")
     if event_type is not None and order_id is not None:
         # Assumed: the event-type request schema has no OrderId; events concern no one order.
-        raise _invalid("OrderId applies to an OrderType subscription only")
+        raise invalid("OrderId applies to an OrderType subscription only")
     return {"order_type": order_type, "event_type": event_type, "order_id": order_id}
 
 
@@ -130,7 +131,7 @@ def _callback(callback: wire.Node, target: _Target) -> SubscriptionFields:
     number_format = wire.text(callback, "NumberFormat") or "LEGACY"
     if number_format not in _NUMBER_FORMATS:
         # Assumed code: Bandwidth documents none for a NumberFormat outside its enum.
-        raise _invalid(f"NumberFormat must be one of {', '.join(_NUMBER_FORMATS)}")
+        raise invalid(f"NumberFormat must be one of {', '.join(_NUMBER_FORMATS)}")
     return SubscriptionFields(
         **target,
         url=url,
@@ -146,7 +147,7 @@ def _email(email: wire.Node, target: _Target) -> SubscriptionFields:
     address = wire.text(email, "Email")
     if address is None or not _EMAIL.fullmatch(address):
         # Assumed code: Bandwidth documents none for a bad address.
-        raise _invalid("Email is not a valid email address")
+        raise invalid("Email is not a valid email address")
     digest = wire.text(email, "DigestRequested")
     if digest not in _DIGESTS:
         raise error(400, 14502, f"Incorrect digest type. Valid values: {', '.join(_DIGESTS)}")
@@ -162,7 +163,7 @@ def read_fields(node: wire.Node) -> SubscriptionFields:
         raise error(400, 14501, "Subscription object is invalid")
     if callback is not None and email is not None:
         # Assumed code: one subscription notifies one way, as every example shows.
-        raise _invalid("give a CallbackSubscription or an EmailSubscription, not both")
+        raise invalid("give a CallbackSubscription or an EmailSubscription, not both")
     if callback is not None:
         return _callback(callback, target)
     assert email is not None

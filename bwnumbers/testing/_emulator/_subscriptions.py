@@ -18,8 +18,8 @@ from aiohttp import web
 from bwnumbers.testing import _wire as wire
 
 from ._context import Context
-from ._http import Refusal, location, read_xml, xml_response
-from ._subscription_fields import SubscriptionFields, error, read_fields
+from ._http import location, read_xml, xml_response
+from ._subscription_fields import SubscriptionFields, error, invalid, read_fields
 
 __all__ = ["Subscription", "SubscriptionRoutes"]
 
@@ -67,10 +67,6 @@ class Subscription:
         self.number_format = fields.number_format
         self.email = fields.email
         self.digest = fields.digest
-
-
-def _refusal(message: str) -> Refusal:
-    return error(400, 14501, f"Subscription object is invalid: {message}")
 
 
 def _callback_node(s: Subscription) -> wire.Node:
@@ -143,7 +139,7 @@ class SubscriptionRoutes:
         ]
 
     async def _create(self, request: web.Request) -> web.Response:
-        fields = read_fields(await read_xml(request, "Subscription", _refusal))
+        fields = read_fields(await read_xml(request, "Subscription", invalid))
         if any(existing.target == fields.target for existing in self.subscriptions.values()):
             raise error(409, 16008, "Duplicate subscription already exists")
         subscription = Subscription(id=self._context.new_id())
@@ -179,7 +175,7 @@ class SubscriptionRoutes:
 
     async def _update(self, request: web.Request) -> web.Response:
         subscription = self._find(request)
-        subscription.assign(read_fields(await read_xml(request, "Subscription", _refusal)))
+        subscription.assign(read_fields(await read_xml(request, "Subscription", invalid)))
         return web.Response(status=200)
 
     async def _delete(self, request: web.Request) -> web.Response:
